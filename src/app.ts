@@ -1,0 +1,88 @@
+// Composition root: builds the kernel and every feature service from one config and one
+// database connection. Tests build several apps (one database each) in one process.
+import type { Connection } from "mongoose";
+import type { Config } from "./config/index.js";
+import type { Logger } from "./core/logger.js";
+import { systemClock, type Clock } from "./core/clock.js";
+import { createModels, ensureIndexes, type Models } from "./db/models.js";
+import { EventBus } from "./core/events.js";
+import { PasswordHasher } from "./core/passwords.js";
+import { KeyRing } from "./core/keys.js";
+import { AccessTokens, RefreshTokens } from "./core/tokens.js";
+import { AuthStateStore, RoleDirectory } from "./core/auth-state.js";
+import { Claims } from "./core/claims.js";
+import { SessionService } from "./core/sessions.js";
+import { UserService } from "./core/users.js";
+import { SignInService } from "./core/sign-in.js";
+import { DatabaseLimiterStore, RateLimiter, RedisLimiterStore } from "./core/rate-limit.js";
+import { deriveKey } from "./core/crypto.js";
+import { AuthService } from "./features/auth/auth.service.js";
+import { RegistrationService } from "./features/registration/registration.service.js";
+import { RoleService } from "./features/roles/roles.service.js";
+import { AccountService } from "./features/accounts/accounts.service.js";
+
+export function createKernel(config: Config, conn: Connection, log: Logger, clock: Clock) {
+  const models = createModels(conn);
+  const events = new EventBus(log);
+  const passwords = new PasswordHasher(config.passwords, config.secrets.pepper);
+  const keys = new KeyRing(models.SigningKey, config.secrets.encryptionKey, config.tokens.accessTokenTtlSeconds, clock);
+  const access = new AccessTokens(keys, {
+    issuer: config.tokens.issuer ?? config.publicUrl,
+    audience: config.tokens.audience,
+    accessTokenTtlSeconds: config.tokens.accessTokenTtlSeconds,
+    verifiedCacheSize: config.tokens.verifiedCacheSize,
+  });
+  const refresh = new RefreshTokens(deriveKey(config.secrets.tokenKey, "refresh-token").toString("base64url"));
+  const roles = new RoleDirectory(models.Role, config.sessions.stateCacheTtlMs);
+  const authState = new AuthStateStore(models, roles, { ...config.sessions, ttlMs: config.sessions.stateCacheTtlMs, pollMs: config.sessions.revocationPollMs }, clock, log);
+  const claims = new Claims(models.Claim, clock);
+  const sessions = new SessionService(models.Session, access, refresh, authState, claims, events, clock, config.sessions);
+  const users = new UserService(models.User, models.Identifier, passwords, sessions, { ...config.identity, usernameEnabled: config.registration.usernameEnabled });
+  const signIn = new SignInService(models.User, sessions, authState, events, clock, config.sessions.absoluteTtlSeconds);
+  const limiter = new RateLimiter(config.rateLimit.redisUrl ? new RedisLimiterStore(config.rateLimit.redisUrl) : new DatabaseLimiterStore(models.RateHit, clock));
+
+  return { config, log, clock, models, events, passwords, keys, access, authState, claims, sessions, users, signIn, limiter };
+}
+
+export type Kernel = ReturnType<typeof createKernel>;
+
+export function createApp(config: Config, conn: Connection, log: Logger, clock: Clock = systemClock) {
+  const kernel = createKernel(config, conn, log, clock);
+  const { models, keys, authState, claims, limiter, sessions } = kernel;
+  const features = {
+    auth: new AuthService(kernel),
+    registration: new RegistrationService(kernel),
+    roles: new RoleService(kernel),
+    accounts: new AccountService(kernel),
+  };
+
+  const timers: NodeJS.Timeout[] = [];
+  return {
+    ...kernel,
+    features,
+    /** Runs once the database is reachable: indexes, bootstrap roles, first signing key. */
+    async onDatabaseReady(): Promise<void> {
+      await ensureIndexes(models);
+      await features.roles.bootstrap(config.roles.bootstrap);
+      await keys.ensure();
+    },
+    startBackgroundJobs(): void {
+      authState.startFeed();
+      const every = (ms: number, job: () => Promise<unknown>) => {
+        const t = setInterval(() => void job().catch((err: unknown) => log.debug({ err: (err as Error).message }, "background job failed")), ms);
+        t.unref();
+        timers.push(t);
+      };
+      every(config.tokens.keyRefreshSeconds * 1000, () => keys.reload());
+      every(60_000, () => Promise.all([claims.sweep(), limiter.store.sweep(), authState.sweepFeed(), sessions.sweep()]));
+    },
+    async stop(): Promise<void> {
+      timers.forEach(clearInterval);
+      authState.stop();
+      await limiter.store.close();
+    },
+  };
+}
+
+export type App = ReturnType<typeof createApp>;
+export type { Models };

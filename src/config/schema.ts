@@ -1,0 +1,115 @@
+// The one configuration object. Every key has a default, a one-line description and (where it has
+// one) its unit in its name. Environment variable = path in SCREAMING_SNAKE_CASE joined by "_"
+// (http.port → HTTP_PORT), plus the aliases in env.ts (PORT, MONGODB_URI, REDIS_URL, …).
+import { bool, int, list, oneOf, optionalStr, str, z } from "./options.js";
+
+const DAY = 86_400;
+
+export const configSchema = z.object({
+  env: oneOf(["development", "test", "production"], "development", "Run mode (NODE_ENV). Production requires secrets and hides introspection."),
+  dataDir: str(".data", "Directory for the embedded database, generated development secrets and dev output."),
+  productName: str("GraphQL Auth", "Product name used in token issuer defaults and messages."),
+  publicUrl: str("http://localhost:4000", "Public base URL of this server; links and the token issuer are built from it, never from request headers."),
+
+  http: z.object({
+    host: str("0.0.0.0", "Interface to listen on."),
+    port: int(4000, "TCP port to listen on (0 picks a free port).", { max: 65535 }),
+    bodyLimitBytes: int(65_536, "Largest request body accepted; larger ones get 413 before parsing.", { min: 1024 }),
+    trustProxyHops: int(0, "Number of reverse proxies whose X-Forwarded-For entries are trusted for the client address."),
+    requestTimeoutMs: int(15_000, "A request that takes longer is answered 503 and its socket closed."),
+    shutdownGraceMs: int(10_000, "How long a clean shutdown waits for in-flight requests to finish."),
+    corsOrigins: list([], "Origins allowed to call /graphql from a browser with credentials (exact match). Empty: no CORS headers."),
+  }),
+
+  database: z.object({
+    uri: optionalStr("MongoDB connection string (MONGODB_URI). Unset: start the embedded FerretDB under dataDir.", "embedded"),
+    embeddedPort: int(27_117, "Port of the embedded FerretDB (127.0.0.1 only).", { max: 65535 }),
+    serverSelectionTimeoutMs: int(3_000, "How long a query waits for a reachable database before failing with DATABASE_UNAVAILABLE."),
+    socketTimeoutMs: int(10_000, "Socket inactivity timeout of database connections."),
+    maxPoolSize: int(20, "Connections per process to the database.", { min: 1 }),
+  }),
+
+  log: z.object({
+    level: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info", "pino log level (LOG_LEVEL)."),
+  }),
+
+  graphql: z.object({
+    introspection: bool(true, "Allow schema introspection (Apollo Studio). Forced off in production unless set explicitly.", "true (false in production)"),
+    maxDepth: int(12, "Deepest selection nesting accepted.", { min: 2 }),
+    maxAliases: int(15, "Aliases accepted in one document (100 aliased `login`s are refused outright).", { min: 1 }),
+    maxCost: int(5_000, "Largest computed query cost accepted.", { min: 10 }),
+    maxTokens: int(2_000, "Largest number of lexical tokens in one document.", { min: 50 }),
+    maxDirectives: int(30, "Directives accepted in one document.", { min: 1 }),
+  }),
+
+  passwords: z.object({
+    bcryptCost: int(12, "bcrypt work factor (log2 rounds). Hashes with another cost are upgraded at the next login.", { min: 4, max: 31 }),
+    minLength: int(8, "Fewest Unicode code points in a password (after NFKD).", { min: 1 }),
+    maxLength: int(128, "Most Unicode code points in a password (after NFKD).", { min: 8, max: 4096 }),
+  }),
+
+  tokens: z.object({
+    issuer: optionalStr("JWT `iss` of access tokens.", "publicUrl"),
+    audience: str("graphql-auth", "JWT `aud` of access tokens; other subgraphs verify it."),
+    accessTokenTtlSeconds: int(900, "Lifetime of an access token. Other services that verify it through the JWKS may accept it this long after revocation.", { min: 10 }),
+    keyRefreshSeconds: int(60, "How often each instance reloads the signing key ring from the database.", { min: 1 }),
+    verifiedCacheSize: int(10_000, "Verified access tokens kept in memory per process (each until its exp).", { min: 0 }),
+  }),
+
+  sessions: z.object({
+    absoluteTtlSeconds: int(90 * DAY, "A session (and its refresh tokens) ends this long after sign-in, whatever its use.", { min: 60 }),
+    idleTtlSeconds: int(7 * DAY, "A session not used for this long ends.", { min: 60 }),
+    cookieName: str("__Host-gqlauth", "Name of the httpOnly session cookie. The __Host- prefix needs cookieSecure."),
+    cookieSecure: bool(true, "Mark the session cookie Secure (browsers accept it on http://localhost too)."),
+    cookieSameSite: oneOf(["Strict", "Lax"], "Lax", "SameSite attribute of the session cookie."),
+    stateCacheTtlMs: int(30_000, "Upper bound on how long a process trusts a cached session/user state; revocations reach every process sooner through the revocation feed.", { min: 0 }),
+    revocationPollMs: int(500, "How often each process reads the revocation feed written by other processes (CLI, other instances).", { min: 50 }),
+    lastSeenWriteIntervalSeconds: int(60, "A session's last-seen time is written at most this often.", { min: 1 }),
+  }),
+
+  freshness: z.object({
+    maxAgeSeconds: int(DAY, "Operations declared @policy(fresh) need a primary authentication or re-verification this recent.", { min: 0 }),
+    graceSeconds: int(3_600, "Extra time allowed beyond maxAgeSeconds so a user is not bounced mid-form.", { min: 0 }),
+  }),
+
+  registration: z.object({
+    enabled: bool(true, "Offer the register mutation."),
+    usernameEnabled: bool(true, "Accept an optional username at registration and as a login identity."),
+    defaultRoles: list(["user"], "Roles every new user gets."),
+  }),
+
+  identity: z.object({
+    usernameMinLength: int(4, "Fewest characters in a username.", { min: 1 }),
+    usernameMaxLength: int(32, "Most characters in a username.", { min: 1, max: 256 }),
+    emailMaxLength: int(254, "Longest accepted email address.", { min: 6, max: 320 }),
+  }),
+
+  genericResponses: bool(true, "Answer login and registration identically whether or not the account exists (no user enumeration)."),
+
+  rateLimit: z.object({
+    redisUrl: optionalStr("Redis URL (REDIS_URL) for the limiter store. Unset: the database is the store.", "database"),
+    loginPerIdentity: int(10, "Sign-in attempts per identity (known or not) per window; a success resets the count.", { min: 1 }),
+    loginPerClient: int(100, "Sign-in attempts per client address per window.", { min: 1 }),
+    windowSeconds: int(900, "Length of the limiter window.", { min: 1 }),
+    registerPerClient: int(20, "Registrations per client address per window.", { min: 1 }),
+  }),
+
+  roles: z.object({
+    bootstrap: z
+      .array(z.object({ name: z.string(), description: z.string().default(""), permissions: z.array(z.string()).default([]) }))
+      .default([
+        { name: "user", description: "Every registered user", permissions: ["user-read", "user-write"] },
+        { name: "admin", description: "Administrators", permissions: ["roles-read", "roles-admin", "users-read", "users-admin"] },
+      ])
+      .meta({ description: "Roles created at start when missing (JSON in ROLES_BOOTSTRAP); existing roles are left alone.", defaultDoc: "user (user-read, user-write), admin (roles-read, roles-admin, users-read, users-admin)" }),
+  }),
+
+  secrets: z.object({
+    pepper: optionalStr("HMAC key for password pre-hashing (≥ 32 chars). Required in production; generated into dataDir in development.", "generated"),
+    tokenKey: optionalStr("HMAC key for refresh tokens and other server-made tokens (≥ 32 chars). Required in production; generated in development.", "generated"),
+    encryptionKey: optionalStr("Key that encrypts private signing keys and other secrets at rest (≥ 32 chars). Required in production; generated in development.", "generated"),
+  }),
+});
+
+export type Config = z.infer<typeof configSchema> & { secrets: Required<z.infer<typeof configSchema>["secrets"]> };
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,24 @@
+// "Exactly once" as an insert on a unique _id: atomic on MongoDB and on FerretDB v1 alike.
+import type { Model } from "mongoose";
+import type { ClaimData } from "../db/kernel.models.js";
+import { addSeconds, type Clock } from "./clock.js";
+
+export class Claims {
+  constructor(private readonly Claim: Model<ClaimData>, private readonly clock: Clock) {}
+
+  /** True for exactly one caller per key until the claim expires and is swept. */
+  async once(key: string, ttlSeconds: number): Promise<boolean> {
+    const now = this.clock.now();
+    try {
+      await this.Claim.create({ _id: key, createdAt: now, expiresAt: addSeconds(now, ttlSeconds) });
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) return false;
+      throw err;
+    }
+  }
+
+  async sweep(): Promise<void> {
+    await this.Claim.deleteMany({ expiresAt: { $lt: this.clock.now() } });
+  }
+}

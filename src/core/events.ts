@@ -1,0 +1,46 @@
+// One typed emitter for domain events (Flask-Security's signals). Subscribers (audit log, mail in a
+// later feature) never throw into the emitter: a failing subscriber is logged, not propagated.
+import type { Logger } from "./logger.js";
+
+export interface EventMap {
+  "user.registered": { userId: string; via: "register" | "cli" };
+  "user.registerAttemptExisting": { userId: string };
+  "user.loggedIn": { userId: string; sessionId: string; method: string; ip: string };
+  "user.loginFailed": { identityHash: string; ip: string; reason: "credentials" | "inactive" | "rate_limited" };
+  "user.loggedOut": { userId: string; sessionId: string };
+  "user.reauthenticated": { userId: string; sessionId: string; method: string };
+  "user.activated": { userId: string; by: string };
+  "user.deactivated": { userId: string; by: string };
+  "user.accessReset": { userId: string; by: string };
+  "password.changed": { userId: string; by: string };
+  "session.revoked": { userId: string; sessionId: string; reason: string };
+  "refreshToken.reused": { userId: string; sessionId: string };
+  "role.created": { role: string; by: string };
+  "role.granted": { userId: string; role: string; by: string };
+  "role.revoked": { userId: string; role: string; by: string };
+  "role.permissionsChanged": { role: string; added: string[]; removed: string[]; by: string };
+}
+
+export type EventName = keyof EventMap;
+type Handler<K extends EventName> = (payload: EventMap[K]) => void | Promise<void>;
+
+export class EventBus {
+  private readonly handlers = new Map<EventName, Handler<never>[]>();
+  constructor(private readonly log: Logger) {}
+
+  on<K extends EventName>(name: K, handler: Handler<K>): void {
+    const list = this.handlers.get(name) ?? [];
+    list.push(handler as Handler<never>);
+    this.handlers.set(name, list);
+  }
+
+  /** Every event also goes to the audit log at info level. */
+  emit<K extends EventName>(name: K, payload: EventMap[K]): void {
+    this.log.info({ event: name, ...(payload as Record<string, unknown>) } as Record<string, unknown>, "event");
+    for (const h of (this.handlers.get(name) ?? []) as Handler<K>[]) {
+      Promise.resolve()
+        .then(() => h(payload))
+        .catch((err: unknown) => this.log.error({ err, event: name }, "event subscriber failed"));
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// Attempt limiter. Every call to consume() counts one attempt, so 100 aliased fields in one
+// document count 100. Stores: the database (sliding window: one inserted hit per attempt, then a
+// count, because FerretDB v1 loses concurrent $inc updates) or Redis (atomic INCR, fixed window).
+import type { Model } from "mongoose";
+import { Redis } from "ioredis";
+import type { RateHitData } from "../db/kernel.models.js";
+import { AppError, CORE } from "./errors.js";
+import { addSeconds, type Clock } from "./clock.js";
+
+export interface LimiterStore {
+  /** Records one attempt and returns how many the key has in the current window (this one included). */
+  hit(key: string, windowSeconds: number): Promise<number>;
+  reset(key: string): Promise<void>;
+  sweep(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class DatabaseLimiterStore implements LimiterStore {
+  constructor(private readonly RateHit: Model<RateHitData>, private readonly clock: Clock) {}
+  async hit(key: string, windowSeconds: number): Promise<number> {
+    const now = this.clock.now();
+    await this.RateHit.collection.insertOne({ key, at: now, expiresAt: addSeconds(now, windowSeconds) });
+    return this.RateHit.countDocuments({ key, at: { $gt: addSeconds(now, -windowSeconds) } });
+  }
+  async reset(key: string): Promise<void> {
+    await this.RateHit.deleteMany({ key });
+  }
+  async sweep(): Promise<void> {
+    await this.RateHit.deleteMany({ expiresAt: { $lt: this.clock.now() } });
+  }
+  async close(): Promise<void> {}
+}
+
+export class RedisLimiterStore implements LimiterStore {
+  private readonly redis: Redis;
+  constructor(url: string, private readonly prefix = "gqlauth:rl:") {
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+    this.redis.on("error", () => undefined); // surfaced per call as a rejected promise
+  }
+  async hit(key: string, windowSeconds: number): Promise<number> {
+    const k = this.prefix + key;
+    const res = await this.redis.multi().incr(k).expire(k, windowSeconds, "NX").exec();
+    return Number(res?.[0]?.[1] ?? Number.MAX_SAFE_INTEGER);
+  }
+  async reset(key: string): Promise<void> {
+    await this.redis.del(this.prefix + key);
+  }
+  async sweep(): Promise<void> {}
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}
+
+export interface LimitRule {
+  limit: number;
+  windowSeconds: number;
+}
+
+export class RateLimiter {
+  constructor(readonly store: LimiterStore) {}
+
+  /** Counts one attempt against every key; throws RATE_LIMITED if any is over its limit. */
+  async consume(...checks: Array<{ key: string; rule: LimitRule }>): Promise<void> {
+    const counts = await Promise.all(checks.map((c) => this.store.hit(c.key, c.rule.windowSeconds)));
+    const over = checks.find((c, i) => (counts[i] ?? 0) > c.rule.limit);
+    if (over) throw new AppError(CORE.RATE_LIMITED, { retryAfterSeconds: over.rule.windowSeconds });
+  }
+
+  reset(key: string): Promise<void> {
+    return this.store.reset(key);
+  }
+}

@@ -1,0 +1,131 @@
+// Creating users and changing what kills their sessions. Shared by registration, the CLI and
+// account administration, so the identity rules live in one place.
+import { Types, type Model } from "mongoose";
+import type { UserData } from "../db/user.model.js";
+import type { IdentifierData } from "../db/kernel.models.js";
+import { AppError, defineErrors, InputCheck } from "./errors.js";
+import { checkEmail, checkUsername, type IdentityLimits } from "./identity.js";
+import { randomToken } from "./crypto.js";
+import type { PasswordHasher } from "./passwords.js";
+import type { SessionService } from "./sessions.js";
+import type { LeanUser } from "./auth-state.js";
+
+export const USERS = defineErrors({
+  EMAIL_ALREADY_ASSOCIATED: "This email address is already associated with an account.",
+  USERNAME_ALREADY_ASSOCIATED: "This username is already taken.",
+  USER_DOES_NOT_EXIST: "No such user.",
+});
+
+export interface NewUserInput {
+  email: string;
+  password: string;
+  username?: string | null;
+  roles: string[];
+  active?: boolean;
+  confirmed?: boolean;
+}
+
+export type CreateUserOutcome = { created: LeanUser } | { existingEmail: LeanUser };
+
+export class UserService {
+  constructor(
+    private readonly User: Model<UserData>,
+    private readonly Identifier: Model<IdentifierData>,
+    private readonly passwords: PasswordHasher,
+    private readonly sessions: SessionService,
+    private readonly limits: IdentityLimits & { usernameEnabled: boolean },
+  ) {}
+
+  /** Validates everything first and throws every field error at once (BAD_USER_INPUT). */
+  validateNew(input: Pick<NewUserInput, "email" | "password" | "username">) {
+    const check = new InputCheck();
+    const email = checkEmail(check, "email", input.email, this.limits);
+    const password = this.passwords.check(check, "password", input.password);
+    let username: ReturnType<typeof checkUsername> | null = null;
+    if (input.username !== undefined && input.username !== null && input.username !== "") {
+      if (!this.limits.usernameEnabled) check.add("username", "USERNAME_NOT_ALLOWED", "Usernames are not enabled.");
+      else username = checkUsername(check, "username", input.username, this.limits);
+    }
+    check.throwIfAny();
+    return { email, password, username };
+  }
+
+  findByEmailKey(emailKey: string): Promise<LeanUser | null> {
+    return this.User.findOne({ emailKey }).lean();
+  }
+
+  /**
+   * Creates a user, or reports that the email exists (the caller decides what the client sees).
+   * Always spends one bcrypt hash, so both outcomes take the same time.
+   */
+  async create(input: NewUserInput): Promise<CreateUserOutcome> {
+    const { email, password, username } = this.validateNew(input);
+    const passwordHash = await this.passwords.hash(password);
+    const existing = await this.findByEmailKey(email.emailKey);
+    if (existing) return { existingEmail: existing };
+    const _id = new Types.ObjectId();
+    if (username) await this.claimUsername(username.usernameKey, _id);
+    try {
+      const doc = await this.User.create({
+        _id,
+        email: email.email,
+        emailKey: email.emailKey,
+        username: username?.username ?? null,
+        usernameKey: username?.usernameKey ?? null,
+        passwordHash,
+        active: input.active ?? true,
+        confirmedAt: input.confirmed ? new Date() : null,
+        uniquifier: randomToken(),
+        roles: [...new Set(input.roles)],
+      });
+      const { passwordHash: _omit, ...lean } = doc.toObject();
+      return { created: lean };
+    } catch (err) {
+      if (username) await this.Identifier.deleteOne({ _id: `username:${username.usernameKey}`, userId: _id });
+      if ((err as { code?: number }).code === 11000) {
+        const raced = await this.findByEmailKey(email.emailKey);
+        if (raced) return { existingEmail: raced };
+      }
+      throw err;
+    }
+  }
+
+  private async claimUsername(key: string, userId: Types.ObjectId): Promise<void> {
+    try {
+      await this.Identifier.create({ _id: `username:${key}`, userId });
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) {
+        throw new AppError(USERS.USERNAME_ALREADY_ASSOCIATED, { fieldErrors: [{ field: "username", code: USERS.USERNAME_ALREADY_ASSOCIATED.code, message: USERS.USERNAME_ALREADY_ASSOCIATED.message }] });
+      }
+      throw err;
+    }
+  }
+
+  async byId(id: string): Promise<LeanUser> {
+    const user = Types.ObjectId.isValid(id) ? await this.User.findById(id).lean() : null;
+    if (!user) throw new AppError(USERS.USER_DOES_NOT_EXIST);
+    return user;
+  }
+
+  /** New uniquifier: every session and token of the user is dead on its next use. */
+  async rotateUniquifier(userId: Types.ObjectId | string, extra: Partial<UserData> = {}): Promise<LeanUser> {
+    const user = await this.User.findByIdAndUpdate(userId, { $set: { ...extra, uniquifier: randomToken() } }, { new: true }).lean();
+    if (!user) throw new AppError(USERS.USER_DOES_NOT_EXIST);
+    await this.sessions.revokeAllOf(userId, "uniquifier_rotated");
+    return user;
+  }
+
+  async setPassword(userId: Types.ObjectId | string, password: string): Promise<LeanUser> {
+    const check = new InputCheck();
+    const normalized = this.passwords.check(check, "password", password);
+    check.throwIfAny();
+    return this.rotateUniquifier(userId, { passwordHash: await this.passwords.hash(normalized) });
+  }
+
+  async setActive(userId: Types.ObjectId | string, active: boolean): Promise<LeanUser> {
+    const user = await this.User.findByIdAndUpdate(userId, { $set: { active } }, { new: true }).lean();
+    if (!user) throw new AppError(USERS.USER_DOES_NOT_EXIST);
+    if (!active) await this.sessions.revokeAllOf(userId, "deactivated");
+    return user;
+  }
+}

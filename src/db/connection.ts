@@ -1,0 +1,88 @@
+// Connects to MONGODB_URI or to the embedded FerretDB. Commands are never buffered: with the
+// database down a query fails within serverSelectionTimeoutMs and the request gets
+// DATABASE_UNAVAILABLE, while the process keeps running and reconnects in the background.
+import mongoose, { type Connection } from "mongoose";
+import type { Config } from "../config/index.js";
+import type { Logger } from "../core/logger.js";
+import { startEmbeddedDb, type EmbeddedDb } from "./embedded.js";
+
+export const redactUri = (uri: string): string => uri.replace(/\/\/([^@/]+)@/, "//***@");
+
+export interface Database {
+  conn: Connection;
+  uri: string;
+  /**
+   * Connects, retrying every 2 s until it works, then runs onReady (indexes, bootstrap) once.
+   * The returned promise resolves when both are done.
+   */
+  connect(onReady: () => Promise<void>): Promise<void>;
+  /** Connected and onReady done. */
+  isReady(): boolean;
+  isUp(): boolean;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(config: Config, log: Logger, dbName?: string): Promise<Database> {
+  let embedded: EmbeddedDb | null = null;
+  let uri = config.database.uri;
+  if (!uri) {
+    embedded = await startEmbeddedDb({ dataDir: config.dataDir, port: config.database.embeddedPort, log });
+    uri = embedded.uri;
+  }
+  const conn = mongoose.createConnection();
+  conn.set("bufferCommands", false);
+  conn.set("autoIndex", false);
+  conn.set("autoCreate", false);
+  let closed = false;
+  const options = {
+    ...(dbName ? { dbName } : {}),
+    ...(!dbName && !config.database.uri ? { dbName: "gqlauth" } : {}),
+    serverSelectionTimeoutMS: config.database.serverSelectionTimeoutMs,
+    socketTimeoutMS: config.database.socketTimeoutMs,
+    maxPoolSize: config.database.maxPoolSize,
+    bufferCommands: false,
+  };
+  conn.on("disconnected", () => !closed && log.warn({ uri: redactUri(uri) }, "database disconnected; requests get DATABASE_UNAVAILABLE until it is back"));
+  conn.on("reconnected", () => log.info({ uri: redactUri(uri) }, "database reconnected"));
+
+  let ready = false;
+  const connect = async (onReady: () => Promise<void>) => {
+    for (let attempt = 1; !closed; attempt++) {
+      try {
+        if (conn.readyState !== 1) await conn.openUri(uri, options);
+        await onReady();
+        ready = true;
+        log.info({ uri: redactUri(uri), db: conn.name }, "database ready");
+        return;
+      } catch (err) {
+        log.error(
+          { uri: redactUri(uri), attempt, err: (err as Error).message },
+          "cannot reach the database at this URI: check that it is running and reachable, or unset MONGODB_URI to use the embedded one; retrying in 2 s",
+        );
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  };
+
+  return {
+    conn,
+    uri,
+    connect,
+    isReady: () => ready && conn.readyState === 1,
+    isUp: () => conn.readyState === 1,
+    close: async () => {
+      closed = true;
+      await conn.close().catch(() => undefined);
+      await embedded?.stop();
+    },
+  };
+}
+
+/** Driver failures that mean "database unreachable", as opposed to bugs. */
+export function isDatabaseDown(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    /^Mongo(ServerSelection|Network|NotConnected|PoolCleared|NetworkTimeout|Topology)/.test(err.name) ||
+    /before initial connection is complete|Client must be connected|connection .* closed/i.test(err.message)
+  );
+}

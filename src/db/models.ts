@@ -1,0 +1,21 @@
+import type { Connection } from "mongoose";
+import { userModel } from "./user.model.js";
+import { roleModel } from "./role.model.js";
+import { sessionModel } from "./session.model.js";
+import { kernelModels } from "./kernel.models.js";
+
+export function createModels(conn: Connection) {
+  return { User: userModel(conn), Role: roleModel(conn), Session: sessionModel(conn), ...kernelModels(conn) };
+}
+
+export type Models = ReturnType<typeof createModels>;
+
+/** Creates the collections and indexes every model declares (FerretDB and MongoDB alike). */
+export async function ensureIndexes(models: Models): Promise<void> {
+  for (const model of Object.values(models)) {
+    await model.createCollection().catch((e: { codeName?: string }) => {
+      if (e.codeName !== "NamespaceExists") throw e;
+    });
+    await model.createIndexes();
+  }
+}

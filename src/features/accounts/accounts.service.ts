@@ -1,0 +1,39 @@
+import type { Kernel } from "../../app.js";
+import { InputCheck } from "../../core/errors.js";
+import { normalizeEmail } from "../../core/identity.js";
+import type { LeanUser } from "../../core/auth-state.js";
+
+export class AccountService {
+  constructor(private readonly k: Kernel) {}
+
+  async lookup(input: { id?: string | null; email?: string | null }): Promise<LeanUser | null> {
+    if (!input.id === !input.email) new InputCheck().add("id", "EXACTLY_ONE", "Give exactly one of id and email.").throwIfAny();
+    if (input.id) return this.k.users.byId(input.id).catch(() => null);
+    const email = input.email as string;
+    if (email.length > this.k.config.identity.emailMaxLength) return null;
+    return this.k.users.findByEmailKey(normalizeEmail(email).emailKey);
+  }
+
+  /** A deactivated user's sessions are revoked, so the very next request is refused. */
+  async setActive(userId: string, active: boolean, by: string): Promise<LeanUser> {
+    await this.k.users.byId(userId);
+    const user = await this.k.users.setActive(userId, active);
+    this.k.events.emit(active ? "user.activated" : "user.deactivated", { userId, by });
+    return user;
+  }
+
+  /** Flask-Security's reset_access: every session and token of the user dies at once. */
+  async resetAccess(userId: string, by: string): Promise<LeanUser> {
+    await this.k.users.byId(userId);
+    const user = await this.k.users.rotateUniquifier(userId);
+    this.k.events.emit("user.accessReset", { userId, by });
+    return user;
+  }
+
+  async changePassword(userId: string, password: string, by: string): Promise<LeanUser> {
+    await this.k.users.byId(userId);
+    const user = await this.k.users.setPassword(userId, password);
+    this.k.events.emit("password.changed", { userId, by });
+    return user;
+  }
+}

@@ -1,0 +1,23 @@
+// The feature registry: each feature has one SDL file in schema/ and one folder here. A disabled
+// feature's SDL is not loaded, so its operations do not exist.
+import type { Config } from "../config/index.js";
+import type { Resolvers } from "../generated/graphql.js";
+import { authResolvers } from "./auth/auth.resolvers.js";
+import { registrationResolvers } from "./registration/registration.resolvers.js";
+import { rolesResolvers } from "./roles/roles.resolvers.js";
+import { accountsResolvers } from "./accounts/accounts.resolvers.js";
+
+export interface FeatureModule {
+  name: string;
+  /** File name under schema/. */
+  sdl: string;
+  enabled(config: Config): boolean;
+  resolvers: Resolvers;
+}
+
+export const FEATURES: FeatureModule[] = [
+  { name: "auth", sdl: "auth.graphql", enabled: () => true, resolvers: authResolvers },
+  { name: "registration", sdl: "registration.graphql", enabled: (c) => c.registration.enabled, resolvers: registrationResolvers },
+  { name: "roles", sdl: "roles.graphql", enabled: () => true, resolvers: rolesResolvers },
+  { name: "accounts", sdl: "accounts.graphql", enabled: () => true, resolvers: accountsResolvers },
+];

@@ -1,0 +1,42 @@
+import type { Kernel } from "../../app.js";
+import { AppError } from "../../core/errors.js";
+import { USERS } from "../../core/users.js";
+import type { AcceptedResult, SignedInResult } from "../../core/sign-in.js";
+import type { SessionDelivery } from "../../db/session.model.js";
+import type { RequestInfo } from "../auth/auth.service.js";
+
+export interface RegisterInput {
+  email: string;
+  password: string;
+  username?: string | null;
+  delivery: SessionDelivery;
+}
+
+const ACCEPTED: AcceptedResult = {
+  __typename: "RegistrationAccepted",
+  accepted: true,
+  message: "Thank you. If this address can be registered, the account is ready: sign in to continue.",
+};
+
+export class RegistrationService {
+  constructor(private readonly k: Kernel) {}
+
+  /**
+   * Roles are never taken from the input (RegisterInput has no such field, and unknown input
+   * fields are refused by GraphQL itself). With generic responses a new and an existing email get
+   * the same answer in the same time (one bcrypt hash each), and nobody is signed in here.
+   */
+  async register(input: RegisterInput, req: RequestInfo): Promise<SignedInResult | AcceptedResult> {
+    const rl = this.k.config.rateLimit;
+    await this.k.limiter.consume({ key: `register:ip:${req.client.ip}`, rule: { limit: rl.registerPerClient, windowSeconds: rl.windowSeconds } });
+    const outcome = await this.k.users.create({ ...input, roles: this.k.config.registration.defaultRoles });
+    if ("existingEmail" in outcome) {
+      this.k.events.emit("user.registerAttemptExisting", { userId: String(outcome.existingEmail._id) });
+      if (this.k.config.genericResponses) return ACCEPTED;
+      throw new AppError(USERS.EMAIL_ALREADY_ASSOCIATED, { fieldErrors: [{ field: "email", code: USERS.EMAIL_ALREADY_ASSOCIATED.code, message: USERS.EMAIL_ALREADY_ASSOCIATED.message }] });
+    }
+    this.k.events.emit("user.registered", { userId: String(outcome.created._id), via: "register" });
+    if (this.k.config.genericResponses) return ACCEPTED;
+    return this.k.signIn.complete(outcome.created, { delivery: input.delivery, method: "pwd", ...req });
+  }
+}

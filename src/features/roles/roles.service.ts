@@ -1,0 +1,83 @@
+import type { Kernel } from "../../app.js";
+import { AppError, InputCheck } from "../../core/errors.js";
+import type { RoleData } from "../../db/role.model.js";
+import type { LeanUser } from "../../core/auth-state.js";
+import { ROLES } from "./roles.errors.js";
+
+const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+const PERMISSION_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+const MAX_PERMISSIONS = 100;
+
+export class RoleService {
+  constructor(private readonly k: Kernel) {}
+
+  private checkNames(role: string | null, permissions: string[]): void {
+    const check = new InputCheck();
+    if (role !== null && !NAME_RE.test(role)) check.add("role", ROLES.INVALID_ROLE_NAME.code, ROLES.INVALID_ROLE_NAME.message);
+    if (permissions.length > MAX_PERMISSIONS) check.add("permissions", "TOO_MANY", `At most ${MAX_PERMISSIONS} permissions at once.`);
+    permissions.forEach((p, i) => !PERMISSION_RE.test(p) && check.add(`permissions.${i}`, ROLES.INVALID_PERMISSION_NAME.code, ROLES.INVALID_PERMISSION_NAME.message));
+    check.throwIfAny();
+  }
+
+  async list(): Promise<RoleData[]> {
+    return [...(await this.k.authState.roles.get()).values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async bootstrap(roles: Array<{ name: string; description: string; permissions: string[] }>): Promise<void> {
+    for (const r of roles) {
+      if (await this.k.models.Role.exists({ name: r.name })) continue;
+      await this.k.models.Role.create(r).catch((err: { code?: number }) => {
+        if (err.code !== 11000) throw err; // another instance created it first
+      });
+    }
+  }
+
+  async create(input: { name: string; description: string; permissions: string[] }, by: string): Promise<RoleData> {
+    this.checkNames(input.name, input.permissions);
+    if (input.description.length > 500) new InputCheck().add("description", "TOO_LONG", "At most 500 characters.").throwIfAny();
+    try {
+      const role = await this.k.models.Role.create({ ...input, permissions: [...new Set(input.permissions)] });
+      await this.k.authState.publish("roles", "*");
+      this.k.events.emit("role.created", { role: input.name, by });
+      return role.toObject();
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) throw new AppError(ROLES.ROLE_ALREADY_EXISTS);
+      throw err;
+    }
+  }
+
+  private async requireRole(name: string): Promise<RoleData> {
+    this.checkNames(name, []);
+    const role = await this.k.models.Role.findOne({ name }).lean();
+    if (!role) throw new AppError(ROLES.ROLE_DOES_NOT_EXIST);
+    return role;
+  }
+
+  async grant(userId: string, roleName: string, by: string): Promise<LeanUser> {
+    await this.requireRole(roleName);
+    const user = await this.k.users.byId(userId);
+    const updated = await this.k.models.User.findByIdAndUpdate(user._id, { $addToSet: { roles: roleName } }, { new: true }).lean();
+    await this.k.authState.publish("user", userId);
+    this.k.events.emit("role.granted", { userId, role: roleName, by });
+    return updated ?? user;
+  }
+
+  async revoke(userId: string, roleName: string, by: string): Promise<LeanUser> {
+    await this.requireRole(roleName);
+    const user = await this.k.users.byId(userId);
+    const updated = await this.k.models.User.findByIdAndUpdate(user._id, { $pull: { roles: roleName } }, { new: true }).lean();
+    await this.k.authState.publish("user", userId);
+    this.k.events.emit("role.revoked", { userId, role: roleName, by });
+    return updated ?? user;
+  }
+
+  async changePermissions(roleName: string, add: string[], remove: string[], by: string): Promise<RoleData> {
+    this.checkNames(roleName, [...add, ...remove]);
+    const role = await this.requireRole(roleName);
+    const permissions = [...new Set([...role.permissions.filter((p) => !remove.includes(p)), ...add])];
+    const updated = await this.k.models.Role.findByIdAndUpdate(role._id, { $set: { permissions } }, { new: true }).lean();
+    await this.k.authState.publish("roles", "*");
+    this.k.events.emit("role.permissionsChanged", { role: roleName, added: add, removed: remove, by });
+    return updated ?? role;
+  }
+}
