@@ -20,6 +20,7 @@ import { AuthService } from "./features/auth/auth.service.js";
 import { RegistrationService } from "./features/registration/registration.service.js";
 import { RoleService } from "./features/roles/roles.service.js";
 import { AccountService } from "./features/accounts/accounts.service.js";
+import { ChangePasswordService } from "./features/change-password/change-password.service.js";
 
 export function createKernel(config: Config, conn: Connection, log: Logger, clock: Clock) {
   const models = createModels(conn);
@@ -54,6 +55,7 @@ export function createApp(config: Config, conn: Connection, log: Logger, clock: 
     registration: new RegistrationService(kernel),
     roles: new RoleService(kernel),
     accounts: new AccountService(kernel),
+    changePassword: new ChangePasswordService(kernel),
   };
 
   const timers: NodeJS.Timeout[] = [];

@@ -78,6 +78,10 @@ export const configSchema = z.object({
     defaultRoles: list(["user"], "Roles every new user gets."),
   }),
 
+  changePassword: z.object({
+    enabled: bool(true, "Offer the changePassword mutation."),
+  }),
+
   identity: z.object({
     usernameMinLength: int(4, "Fewest characters in a username.", { min: 1 }),
     usernameMaxLength: int(32, "Most characters in a username.", { min: 1, max: 256 }),

@@ -6,6 +6,7 @@ import { authResolvers } from "./auth/auth.resolvers.js";
 import { registrationResolvers } from "./registration/registration.resolvers.js";
 import { rolesResolvers } from "./roles/roles.resolvers.js";
 import { accountsResolvers } from "./accounts/accounts.resolvers.js";
+import { changePasswordResolvers } from "./change-password/change-password.resolvers.js";
 
 export interface FeatureModule {
   name: string;
@@ -20,4 +21,5 @@ export const FEATURES: FeatureModule[] = [
   { name: "registration", sdl: "registration.graphql", enabled: (c) => c.registration.enabled, resolvers: registrationResolvers },
   { name: "roles", sdl: "roles.graphql", enabled: () => true, resolvers: rolesResolvers },
   { name: "accounts", sdl: "accounts.graphql", enabled: () => true, resolvers: accountsResolvers },
+  { name: "change-password", sdl: "change-password.graphql", enabled: (c) => c.changePassword.enabled, resolvers: changePasswordResolvers },
 ];

@@ -21,6 +21,11 @@ export type Scalars = {
   EmailAddress: { input: string; output: string; }
 };
 
+export type ChangePasswordInput = {
+  currentPassword: Scalars['String']['input'];
+  newPassword: Scalars['String']['input'];
+};
+
 export type CreateRoleInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   /** Letters, digits, '-', '_' or '.'; 1 to 64 characters. */
@@ -61,6 +66,11 @@ export type Mutation = {
   /** @deprecated Placeholder so features can extend Mutation. */
   _noop?: Maybe<Scalars['Boolean']['output']>;
   addPermissions: Role;
+  /**
+   * Change the password, giving the current one. Every other session and token of the user dies;
+   * the caller gets a new session (cookie or tokens, as it signed in).
+   */
+  changePassword: SignedIn;
   createRole: Role;
   grantRole: User;
   /**
@@ -94,6 +104,11 @@ export type Mutation = {
 
 export type MutationAddPermissionsArgs = {
   input: RolePermissionsInput;
+};
+
+
+export type MutationChangePasswordArgs = {
+  input: ChangePasswordInput;
 };
 
 
@@ -397,6 +412,7 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  ChangePasswordInput: ChangePasswordInput;
   CreateRoleInput: CreateRoleInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
@@ -432,6 +448,7 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  ChangePasswordInput: ChangePasswordInput;
   CreateRoleInput: CreateRoleInput;
   DateTime: Scalars['DateTime']['output'];
   EmailAddress: Scalars['EmailAddress']['output'];
@@ -524,6 +541,7 @@ export type LoginTrackingResolvers<ContextType = GraphQLContext, ParentType exte
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   _noop?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   addPermissions?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationAddPermissionsArgs, 'input'>>;
+  changePassword?: Resolver<ResolversTypes['SignedIn'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'input'>>;
   createRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationCreateRoleArgs, 'input'>>;
   grantRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationGrantRoleArgs, 'input'>>;
   login?: Resolver<ResolversTypes['LoginResult'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
