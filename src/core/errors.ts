@@ -49,6 +49,15 @@ export const CORE = defineErrors({
   NOT_FOUND: "Not found.",
 });
 
+/** Codes of field errors shared by every feature (extensions.fieldErrors[].code). */
+export const FIELD = defineErrors({
+  REQUIRED: "This field is required.",
+  TOO_LONG: "This value is too long.",
+  TOO_MANY: "Too many values.",
+  EXACTLY_ONE: "Give exactly one of these fields.",
+  NOT_ALLOWED: "This field is not accepted here.",
+});
+
 export function badInput(errors: FieldError[]): AppError {
   return new AppError(CORE.BAD_USER_INPUT, { fieldErrors: errors });
 }
@@ -56,8 +65,8 @@ export function badInput(errors: FieldError[]): AppError {
 /** Collects field errors, then throws them all at once. */
 export class InputCheck {
   private readonly errors: FieldError[] = [];
-  add(field: string, code: string, message: string): this {
-    this.errors.push({ field, code, message });
+  add(field: string, spec: ErrorSpec, message = spec.message): this {
+    this.errors.push({ field, code: spec.code, message });
     return this;
   }
   get ok(): boolean {

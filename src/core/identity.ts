@@ -32,7 +32,7 @@ export function normalizeEmail(raw: string): NormalizedEmail {
 export function checkEmail(check: InputCheck, field: string, raw: string, limits: IdentityLimits): NormalizedEmail {
   const n = normalizeEmail(raw);
   if (n.email.length > limits.emailMaxLength || !EMAIL_RE.test(n.email)) {
-    check.add(field, IDENTITY.INVALID_EMAIL_ADDRESS.code, IDENTITY.INVALID_EMAIL_ADDRESS.message);
+    check.add(field, IDENTITY.INVALID_EMAIL_ADDRESS);
   }
   return n;
 }
@@ -43,9 +43,9 @@ export function checkUsername(check: InputCheck, field: string, raw: string, lim
   const username = raw.trim().normalize("NFKD");
   const length = [...username.normalize("NFC")].length;
   if (length < limits.usernameMinLength || length > limits.usernameMaxLength) {
-    check.add(field, IDENTITY.USERNAME_INVALID_LENGTH.code, `The username must be ${limits.usernameMinLength} to ${limits.usernameMaxLength} characters long.`);
+    check.add(field, IDENTITY.USERNAME_INVALID_LENGTH, `The username must be ${limits.usernameMinLength} to ${limits.usernameMaxLength} characters long.`);
   } else if (!/^\p{L}\p{M}*[\p{L}\p{M}\p{N}]*$/u.test(username)) {
-    check.add(field, IDENTITY.USERNAME_ILLEGAL_CHARACTERS.code, IDENTITY.USERNAME_ILLEGAL_CHARACTERS.message);
+    check.add(field, IDENTITY.USERNAME_ILLEGAL_CHARACTERS);
   }
   return { username, usernameKey: username.toLowerCase() };
 }

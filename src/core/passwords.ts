@@ -30,11 +30,11 @@ export class PasswordHasher {
   check(check: InputCheck, field: string, password: string): string {
     const normalized = normalizePassword(password);
     const length = [...normalized].length;
-    if (length === 0) check.add(field, PASSWORD.PASSWORD_NOT_PROVIDED.code, PASSWORD.PASSWORD_NOT_PROVIDED.message);
+    if (length === 0) check.add(field, PASSWORD.PASSWORD_NOT_PROVIDED);
     else if (length < this.policy.minLength || length > this.policy.maxLength) {
-      check.add(field, PASSWORD.PASSWORD_INVALID_LENGTH.code, `The password must be ${this.policy.minLength} to ${this.policy.maxLength} characters long.`);
+      check.add(field, PASSWORD.PASSWORD_INVALID_LENGTH, `The password must be ${this.policy.minLength} to ${this.policy.maxLength} characters long.`);
     } else if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(normalized)) {
-      check.add(field, PASSWORD.PASSWORD_INVALID_CHARACTERS.code, PASSWORD.PASSWORD_INVALID_CHARACTERS.message);
+      check.add(field, PASSWORD.PASSWORD_INVALID_CHARACTERS);
     }
     return normalized;
   }

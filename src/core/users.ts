@@ -3,7 +3,7 @@
 import { Types, type Model } from "mongoose";
 import type { UserData } from "../db/user.model.js";
 import type { IdentifierData } from "../db/kernel.models.js";
-import { AppError, defineErrors, InputCheck } from "./errors.js";
+import { AppError, defineErrors, FIELD, InputCheck } from "./errors.js";
 import { checkEmail, checkUsername, type IdentityLimits } from "./identity.js";
 import { randomToken } from "./crypto.js";
 import type { PasswordHasher } from "./passwords.js";
@@ -43,7 +43,7 @@ export class UserService {
     const password = this.passwords.check(check, "password", input.password);
     let username: ReturnType<typeof checkUsername> | null = null;
     if (input.username !== undefined && input.username !== null && input.username !== "") {
-      if (!this.limits.usernameEnabled) check.add("username", "USERNAME_NOT_ALLOWED", "Usernames are not enabled.");
+      if (!this.limits.usernameEnabled) check.add("username", FIELD.NOT_ALLOWED, "Usernames are not enabled.");
       else username = checkUsername(check, "username", input.username, this.limits);
     }
     check.throwIfAny();
@@ -95,7 +95,7 @@ export class UserService {
       await this.Identifier.create({ _id: `username:${key}`, userId });
     } catch (err) {
       if ((err as { code?: number }).code === 11000) {
-        throw new AppError(USERS.USERNAME_ALREADY_ASSOCIATED, { fieldErrors: [{ field: "username", code: USERS.USERNAME_ALREADY_ASSOCIATED.code, message: USERS.USERNAME_ALREADY_ASSOCIATED.message }] });
+        throw new AppError(USERS.USERNAME_ALREADY_ASSOCIATED, { fieldErrors: [{ field: "username", ...USERS.USERNAME_ALREADY_ASSOCIATED }] });
       }
       throw err;
     }

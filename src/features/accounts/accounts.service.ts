@@ -1,5 +1,5 @@
 import type { Kernel } from "../../app.js";
-import { InputCheck } from "../../core/errors.js";
+import { FIELD, InputCheck } from "../../core/errors.js";
 import { normalizeEmail } from "../../core/identity.js";
 import type { LeanUser } from "../../core/auth-state.js";
 
@@ -7,7 +7,7 @@ export class AccountService {
   constructor(private readonly k: Kernel) {}
 
   async lookup(input: { id?: string | null; email?: string | null }): Promise<LeanUser | null> {
-    if (!input.id === !input.email) new InputCheck().add("id", "EXACTLY_ONE", "Give exactly one of id and email.").throwIfAny();
+    if (!input.id === !input.email) new InputCheck().add("id", FIELD.EXACTLY_ONE, "Give exactly one of id and email.").throwIfAny();
     if (input.id) return this.k.users.byId(input.id).catch(() => null);
     const email = input.email as string;
     if (email.length > this.k.config.identity.emailMaxLength) return null;

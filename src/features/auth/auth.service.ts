@@ -1,6 +1,6 @@
 import { Types } from "mongoose";
 import type { Kernel } from "../../app.js";
-import { AppError, CORE, InputCheck } from "../../core/errors.js";
+import { AppError, CORE, FIELD, InputCheck } from "../../core/errors.js";
 import { identityLookup } from "../../core/identity.js";
 import { sha256 } from "../../core/crypto.js";
 import { USERS } from "../../core/users.js";
@@ -34,8 +34,8 @@ export class AuthService {
     const check = new InputCheck();
     for (const [field, value] of Object.entries(fields)) {
       const max = field === "identity" ? MAX_IDENTITY_LENGTH : this.k.config.passwords.maxLength * 4;
-      if (value.length === 0) check.add(field, "REQUIRED", `${field} is required.`);
-      else if (value.length > max) check.add(field, "TOO_LONG", `${field} is too long.`);
+      if (value.length === 0) check.add(field, FIELD.REQUIRED);
+      else if (value.length > max) check.add(field, FIELD.TOO_LONG);
     }
     check.throwIfAny();
   }
@@ -83,7 +83,7 @@ export class AuthService {
   }
 
   async refresh(refreshToken: string) {
-    if (refreshToken.length > 200) throw new AppError(CORE.BAD_USER_INPUT, { fieldErrors: [{ field: "refreshToken", code: "TOO_LONG", message: "refreshToken is too long." }] });
+    if (refreshToken.length > 200) new InputCheck().add("refreshToken", FIELD.TOO_LONG).throwIfAny();
     const { tokens } = await this.k.sessions.refresh(refreshToken);
     return tokens;
   }

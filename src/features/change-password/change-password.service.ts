@@ -1,5 +1,5 @@
 import type { Kernel } from "../../app.js";
-import { AppError, InputCheck } from "../../core/errors.js";
+import { AppError, FIELD, InputCheck } from "../../core/errors.js";
 import type { Viewer } from "../../core/viewer.js";
 import type { SignedInResult } from "../../core/sign-in.js";
 import type { RequestInfo } from "../auth/auth.service.js";
@@ -12,7 +12,7 @@ export class ChangePasswordService {
   /** Rotates the uniquifier (all sessions and tokens die), then signs the caller in again. */
   async change(viewer: Viewer, input: { currentPassword: string; newPassword: string }, req: RequestInfo): Promise<SignedInResult> {
     const check = new InputCheck();
-    if (input.currentPassword.length > this.k.config.passwords.maxLength * 4) check.add("currentPassword", "TOO_LONG", "currentPassword is too long.");
+    if (input.currentPassword.length > this.k.config.passwords.maxLength * 4) check.add("currentPassword", FIELD.TOO_LONG);
     const normalized = this.k.passwords.check(check, "newPassword", input.newPassword);
     check.throwIfAny();
     await this.k.limiter.consume({ key: `verify:user:${viewer.userId}`, rule: { limit: this.k.config.rateLimit.loginPerIdentity, windowSeconds: this.k.config.rateLimit.windowSeconds } });

@@ -33,7 +33,7 @@ export class RegistrationService {
     if ("existingEmail" in outcome) {
       this.k.events.emit("user.registerAttemptExisting", { userId: String(outcome.existingEmail._id) });
       if (this.k.config.genericResponses) return ACCEPTED;
-      throw new AppError(USERS.EMAIL_ALREADY_ASSOCIATED, { fieldErrors: [{ field: "email", code: USERS.EMAIL_ALREADY_ASSOCIATED.code, message: USERS.EMAIL_ALREADY_ASSOCIATED.message }] });
+      throw new AppError(USERS.EMAIL_ALREADY_ASSOCIATED, { fieldErrors: [{ field: "email", ...USERS.EMAIL_ALREADY_ASSOCIATED }] });
     }
     this.k.events.emit("user.registered", { userId: String(outcome.created._id), via: "register" });
     if (this.k.config.genericResponses) return ACCEPTED;

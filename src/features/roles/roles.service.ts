@@ -1,5 +1,5 @@
 import type { Kernel } from "../../app.js";
-import { AppError, InputCheck } from "../../core/errors.js";
+import { AppError, FIELD, InputCheck } from "../../core/errors.js";
 import type { RoleData } from "../../db/role.model.js";
 import type { LeanUser } from "../../core/auth-state.js";
 import { ROLES } from "./roles.errors.js";
@@ -13,9 +13,9 @@ export class RoleService {
 
   private checkNames(role: string | null, permissions: string[]): void {
     const check = new InputCheck();
-    if (role !== null && !NAME_RE.test(role)) check.add("role", ROLES.INVALID_ROLE_NAME.code, ROLES.INVALID_ROLE_NAME.message);
-    if (permissions.length > MAX_PERMISSIONS) check.add("permissions", "TOO_MANY", `At most ${MAX_PERMISSIONS} permissions at once.`);
-    permissions.forEach((p, i) => !PERMISSION_RE.test(p) && check.add(`permissions.${i}`, ROLES.INVALID_PERMISSION_NAME.code, ROLES.INVALID_PERMISSION_NAME.message));
+    if (role !== null && !NAME_RE.test(role)) check.add("role", ROLES.INVALID_ROLE_NAME);
+    if (permissions.length > MAX_PERMISSIONS) check.add("permissions", FIELD.TOO_MANY, `At most ${MAX_PERMISSIONS} permissions at once.`);
+    permissions.forEach((p, i) => !PERMISSION_RE.test(p) && check.add(`permissions.${i}`, ROLES.INVALID_PERMISSION_NAME));
     check.throwIfAny();
   }
 
@@ -34,7 +34,7 @@ export class RoleService {
 
   async create(input: { name: string; description: string; permissions: string[] }, by: string): Promise<RoleData> {
     this.checkNames(input.name, input.permissions);
-    if (input.description.length > 500) new InputCheck().add("description", "TOO_LONG", "At most 500 characters.").throwIfAny();
+    if (input.description.length > 500) new InputCheck().add("description", FIELD.TOO_LONG, "At most 500 characters.").throwIfAny();
     try {
       const role = await this.k.models.Role.create({ ...input, permissions: [...new Set(input.permissions)] });
       await this.k.authState.publish("roles", "*");
