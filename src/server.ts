@@ -73,6 +73,8 @@ export interface RunningServer {
   app: App;
   db: Database;
   server: Server;
+  /** Resolves once the database is connected and bootstrapped (indexes, roles, signing key). */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -193,6 +195,7 @@ export async function startServer(opts: { config: Config; log: Logger; clock?: C
     app,
     db,
     server: httpServer,
+    ready,
     close: () =>
       (closing ??= (async () => {
         const force = setTimeout(() => httpServer.closeAllConnections(), config.http.shutdownGraceMs);
