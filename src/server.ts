@@ -102,7 +102,6 @@ export async function startServer(opts: { config: Config; log: Logger; clock?: C
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
-    status400ForVariableCoercionErrors: true,
     formatError: makeFormatError(log),
     validationRules: armor.validationRules,
     plugins: [

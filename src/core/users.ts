@@ -1,6 +1,6 @@
 // Creating users and changing what kills their sessions. Shared by registration, the CLI and
 // account administration, so the identity rules live in one place.
-import { Types, type Model } from "mongoose";
+import { Types, type Model, type UpdateQuery } from "mongoose";
 import type { UserData } from "../db/user.model.js";
 import type { IdentifierData } from "../db/kernel.models.js";
 import { AppError, defineErrors, FIELD, InputCheck } from "./errors.js";
@@ -107,10 +107,20 @@ export class UserService {
     return user;
   }
 
+  /**
+   * Updates one user and returns it. Not findOneAndUpdate: FerretDB v1 refuses findAndModify with
+   * a projection (passwordHash is select: false) and would not make it atomic anyway.
+   */
+  async update(userId: Types.ObjectId | string, update: UpdateQuery<UserData>): Promise<LeanUser> {
+    const res = await this.User.updateOne({ _id: userId }, update);
+    const user = res.matchedCount ? await this.User.findById(userId).lean() : null;
+    if (!user) throw new AppError(USERS.USER_DOES_NOT_EXIST);
+    return user;
+  }
+
   /** New uniquifier: every session and token of the user is dead on its next use. */
   async rotateUniquifier(userId: Types.ObjectId | string, extra: Partial<UserData> = {}): Promise<LeanUser> {
-    const user = await this.User.findByIdAndUpdate(userId, { $set: { ...extra, uniquifier: randomToken() } }, { new: true }).lean();
-    if (!user) throw new AppError(USERS.USER_DOES_NOT_EXIST);
+    const user = await this.update(userId, { $set: { ...extra, uniquifier: randomToken() } });
     await this.sessions.revokeAllOf(userId, "uniquifier_rotated");
     return user;
   }
@@ -123,8 +133,7 @@ export class UserService {
   }
 
   async setActive(userId: Types.ObjectId | string, active: boolean): Promise<LeanUser> {
-    const user = await this.User.findByIdAndUpdate(userId, { $set: { active } }, { new: true }).lean();
-    if (!user) throw new AppError(USERS.USER_DOES_NOT_EXIST);
+    const user = await this.update(userId, { $set: { active } });
     if (!active) await this.sessions.revokeAllOf(userId, "deactivated");
     return user;
   }

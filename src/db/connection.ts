@@ -40,6 +40,7 @@ export async function openDatabase(config: Config, log: Logger, dbName?: string)
     serverSelectionTimeoutMS: config.database.serverSelectionTimeoutMs,
     socketTimeoutMS: config.database.socketTimeoutMs,
     maxPoolSize: config.database.maxPoolSize,
+    heartbeatFrequencyMS: 2_000, // notice a lost database within ~2 s (health, logs)
     bufferCommands: false,
   };
   conn.on("disconnected", () => !closed && log.warn({ uri: redactUri(uri) }, "database disconnected; requests get DATABASE_UNAVAILABLE until it is back"));

@@ -11,9 +11,9 @@ const MAX_PERMISSIONS = 100;
 export class RoleService {
   constructor(private readonly k: Kernel) {}
 
-  private checkNames(role: string | null, permissions: string[]): void {
+  private checkNames(role: string | null, permissions: string[], roleField = "role"): void {
     const check = new InputCheck();
-    if (role !== null && !NAME_RE.test(role)) check.add("role", ROLES.INVALID_ROLE_NAME);
+    if (role !== null && !NAME_RE.test(role)) check.add(roleField, ROLES.INVALID_ROLE_NAME);
     if (permissions.length > MAX_PERMISSIONS) check.add("permissions", FIELD.TOO_MANY, `At most ${MAX_PERMISSIONS} permissions at once.`);
     permissions.forEach((p, i) => !PERMISSION_RE.test(p) && check.add(`permissions.${i}`, ROLES.INVALID_PERMISSION_NAME));
     check.throwIfAny();
@@ -33,7 +33,7 @@ export class RoleService {
   }
 
   async create(input: { name: string; description: string; permissions: string[] }, by: string): Promise<RoleData> {
-    this.checkNames(input.name, input.permissions);
+    this.checkNames(input.name, input.permissions, "name");
     if (input.description.length > 500) new InputCheck().add("description", FIELD.TOO_LONG, "At most 500 characters.").throwIfAny();
     try {
       const role = await this.k.models.Role.create({ ...input, permissions: [...new Set(input.permissions)] });
@@ -56,26 +56,27 @@ export class RoleService {
   async grant(userId: string, roleName: string, by: string): Promise<LeanUser> {
     await this.requireRole(roleName);
     const user = await this.k.users.byId(userId);
-    const updated = await this.k.models.User.findByIdAndUpdate(user._id, { $addToSet: { roles: roleName } }, { new: true }).lean();
+    const updated = await this.k.users.update(user._id, { $addToSet: { roles: roleName } });
     await this.k.authState.publish("user", userId);
     this.k.events.emit("role.granted", { userId, role: roleName, by });
-    return updated ?? user;
+    return updated;
   }
 
   async revoke(userId: string, roleName: string, by: string): Promise<LeanUser> {
     await this.requireRole(roleName);
     const user = await this.k.users.byId(userId);
-    const updated = await this.k.models.User.findByIdAndUpdate(user._id, { $pull: { roles: roleName } }, { new: true }).lean();
+    const updated = await this.k.users.update(user._id, { $pull: { roles: roleName } });
     await this.k.authState.publish("user", userId);
     this.k.events.emit("role.revoked", { userId, role: roleName, by });
-    return updated ?? user;
+    return updated;
   }
 
   async changePermissions(roleName: string, add: string[], remove: string[], by: string): Promise<RoleData> {
     this.checkNames(roleName, [...add, ...remove]);
     const role = await this.requireRole(roleName);
     const permissions = [...new Set([...role.permissions.filter((p) => !remove.includes(p)), ...add])];
-    const updated = await this.k.models.Role.findByIdAndUpdate(role._id, { $set: { permissions } }, { new: true }).lean();
+    await this.k.models.Role.updateOne({ _id: role._id }, { $set: { permissions } });
+    const updated = await this.k.models.Role.findById(role._id).lean();
     await this.k.authState.publish("roles", "*");
     this.k.events.emit("role.permissionsChanged", { role: roleName, added: add, removed: remove, by });
     return updated ?? role;

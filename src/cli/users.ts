@@ -1,0 +1,161 @@
+// `gql-auth users …`: Flask-Security's users create / activate / deactivate / reset-access /
+// change-password, plus show. Everything goes through the same services as the GraphQL API.
+import { AppError } from "../core/errors.js";
+import { USERS } from "../core/users.js";
+import { boolOpt, CliError, strOpt, strsOpt, UsageError, type Args, type Command, type Group } from "./framework.js";
+import { resolveUser, summarize, userOutput, userText } from "./identity.js";
+import type { CliApp } from "./runtime.js";
+
+const PASSWORD_OPTIONS = {
+  password: { type: "string", short: "p" },
+  "password-stdin": { type: "boolean" },
+} as const;
+
+const PASSWORD_HELP = [
+  "-p, --password P    the password (visible in the process list and shell history)",
+  "--password-stdin    read the password from standard input (one trailing newline is removed)",
+];
+
+function checkPasswordSource(args: Args): void {
+  const given = strOpt(args, "password") !== undefined;
+  if (given && boolOpt(args, "password-stdin")) throw new UsageError("give either --password or --password-stdin, not both");
+  if (!given && !boolOpt(args, "password-stdin")) throw new UsageError("a password is required: give --password P or --password-stdin");
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function passwordOf(args: Args): Promise<string> {
+  const direct = strOpt(args, "password");
+  if (direct !== undefined) return direct;
+  return (await readStdin()).replace(/\r?\n$/, "");
+}
+
+const identityArg = { names: ["identity"], required: 1 };
+const IDENTITY_HELP = "<identity> is an email address, a username or a user id.";
+
+const create: Command = {
+  name: "create",
+  summary: "Create a user (same identity and password rules as registration).",
+  synopsis: "<email> [--username U] (--password P | --password-stdin) [--role R ...] [--inactive] [--confirmed]",
+  positionals: { names: ["email"], required: 1 },
+  options: {
+    username: { type: "string", short: "u" },
+    ...PASSWORD_OPTIONS,
+    role: { type: "string", short: "r", multiple: true },
+    inactive: { type: "boolean" },
+    confirmed: { type: "boolean" },
+  },
+  optionHelp: [
+    "-u, --username U    optional username (when usernames are enabled)",
+    ...PASSWORD_HELP,
+    "-r, --role R        an extra role (repeatable, or comma-separated); registration.defaultRoles are always given",
+    "--inactive          create the account deactivated",
+    "--confirmed         mark the email address as confirmed now",
+  ],
+  details: "An existing email address is an error.",
+  validate: checkPasswordSource,
+  async run(ctx, args) {
+    const { app, config } = ctx;
+    const extra = strsOpt(args, "role").flatMap((r) => r.split(",")).map((r) => r.trim()).filter(Boolean);
+    const roles = [...new Set([...config.registration.defaultRoles, ...extra])];
+    const known = await app.authState.roles.get();
+    const unknown = roles.filter((r) => !known.has(r));
+    if (unknown.length) throw new CliError(`no such role: ${unknown.join(", ")} (create it with "gql-auth roles create")`, "ROLE_DOES_NOT_EXIST");
+    const outcome = await app.users.create({
+      email: args.positionals[0] as string,
+      password: await passwordOf(args),
+      username: strOpt(args, "username") ?? null,
+      roles,
+      active: !boolOpt(args, "inactive"),
+      confirmed: boolOpt(args, "confirmed"),
+    });
+    if ("existingEmail" in outcome) throw new AppError(USERS.EMAIL_ALREADY_ASSOCIATED);
+    app.events.emit("user.registered", { userId: String(outcome.created._id), via: "cli" });
+    return userOutput(ctx, "created", outcome.created, ` with roles ${roles.join(", ") || "(none)"}`);
+  },
+};
+
+const activate: Command = {
+  name: "activate",
+  summary: "Activate a user's account.",
+  synopsis: "<identity>",
+  positionals: identityArg,
+  options: {},
+  optionHelp: [],
+  details: IDENTITY_HELP,
+  async run(ctx, args) {
+    const user = await resolveUser(ctx, args.positionals[0] as string);
+    const updated = await ctx.app.features.accounts.setActive(String(user._id), true, ctx.by);
+    return userOutput(ctx, user.active ? "already active:" : "activated", updated);
+  },
+};
+
+const deactivate: Command = {
+  name: "deactivate",
+  summary: "Deactivate a user's account; their sessions and tokens stop working at once.",
+  synopsis: "<identity>",
+  positionals: identityArg,
+  options: {},
+  optionHelp: [],
+  details: `${IDENTITY_HELP}\nRunning servers learn of it through the revocation feed within sessions.revocationPollMs.`,
+  async run(ctx, args) {
+    const user = await resolveUser(ctx, args.positionals[0] as string);
+    const updated = await ctx.app.features.accounts.setActive(String(user._id), false, ctx.by);
+    return userOutput(ctx, user.active ? "deactivated" : "already inactive:", updated);
+  },
+};
+
+const resetAccess: Command = {
+  name: "reset-access",
+  summary: "Sign a user out everywhere: every session and token of theirs dies at once.",
+  synopsis: "<identity>",
+  positionals: identityArg,
+  options: {},
+  optionHelp: [],
+  details: IDENTITY_HELP,
+  async run(ctx, args) {
+    const user = await resolveUser(ctx, args.positionals[0] as string);
+    const updated = await ctx.app.features.accounts.resetAccess(String(user._id), ctx.by);
+    return userOutput(ctx, "reset access of", updated);
+  },
+};
+
+const changePassword: Command = {
+  name: "change-password",
+  summary: "Set a user's password; their sessions and tokens die at once.",
+  synopsis: "<identity> (--password P | --password-stdin)",
+  positionals: identityArg,
+  options: { ...PASSWORD_OPTIONS },
+  optionHelp: PASSWORD_HELP,
+  details: IDENTITY_HELP,
+  validate: checkPasswordSource,
+  async run(ctx, args) {
+    const user = await resolveUser(ctx, args.positionals[0] as string);
+    const updated = await ctx.app.features.accounts.changePassword(String(user._id), await passwordOf(args), ctx.by);
+    return userOutput(ctx, "changed the password of", updated);
+  },
+};
+
+const show: Command = {
+  name: "show",
+  summary: "Show a user: roles, permissions, active, confirmation, login tracking, live sessions.",
+  synopsis: "<identity>",
+  positionals: identityArg,
+  options: {},
+  optionHelp: [],
+  details: IDENTITY_HELP,
+  async run(ctx: CliApp, args) {
+    const summary = await summarize(ctx, await resolveUser(ctx, args.positionals[0] as string), true);
+    return { text: userText(summary), data: { user: summary } };
+  },
+};
+
+export const usersGroup: Group = {
+  name: "users",
+  summary: "Create users, (de)activate them, reset their access, change their password, show them.",
+  commands: [create, activate, deactivate, resetAccess, changePassword, show],
+};
