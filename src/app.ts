@@ -38,9 +38,9 @@ export function createKernel(config: Config, conn: Connection, log: Logger, cloc
   const authState = new AuthStateStore(models, roles, { ...config.sessions, ttlMs: config.sessions.stateCacheTtlMs, pollMs: config.sessions.revocationPollMs }, clock, log);
   const claims = new Claims(models.Claim, clock);
   const sessions = new SessionService(models.Session, access, refresh, authState, claims, events, clock, config.sessions);
-  const users = new UserService(models.User, models.Identifier, passwords, sessions, { ...config.identity, usernameEnabled: config.registration.usernameEnabled });
+  const users = new UserService(models.User, models.Identifier, passwords, sessions, claims, { ...config.identity, usernameEnabled: config.registration.usernameEnabled });
   const signIn = new SignInService(models.User, sessions, authState, events, clock, config.sessions.absoluteTtlSeconds);
-  const limiter = new RateLimiter(config.rateLimit.redisUrl ? new RedisLimiterStore(config.rateLimit.redisUrl) : new DatabaseLimiterStore(models.RateHit, clock));
+  const limiter = new RateLimiter(config.rateLimit.redisUrl ? new RedisLimiterStore(config.rateLimit.redisUrl, config.rateLimit.redisKeyPrefix) : new DatabaseLimiterStore(models.RateHit, clock));
 
   return { config, log, clock, models, events, passwords, keys, access, authState, claims, sessions, users, signIn, limiter };
 }

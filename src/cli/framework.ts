@@ -1,7 +1,6 @@
 // The small command framework of the CLI: command specs, argument parsing (node:util parseArgs),
 // help texts, output (human on stdout, errors on stderr, --json on request) and exit codes.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { AppError } from "../core/errors.js";
 import type { CliApp } from "./runtime.js";
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -12,6 +11,9 @@ export class UsageError extends Error {
     super(message);
   }
 }
+
+/** The environment's configuration is invalid (exit 2, like the server's). */
+export class ConfigurationError extends Error {}
 
 /** An expected failure with a plain message (exit 1). */
 export class CliError extends Error {
@@ -141,12 +143,17 @@ interface ErrorReport {
   fieldErrors?: Array<{ field: string; code: string; message: string }>;
 }
 
+/** The kernel's AppError, recognised by shape so that help and usage errors never load graphql. */
+const isAppError = (err: unknown): err is Error & { spec: { code: string }; extensions: Record<string, unknown> } =>
+  err instanceof Error && typeof (err as { spec?: { code?: unknown } }).spec?.code === "string" && typeof (err as { extensions?: unknown }).extensions === "object";
+
 export function describeError(err: unknown): ErrorReport {
-  if (err instanceof AppError) {
+  if (isAppError(err)) {
     const fieldErrors = err.extensions.fieldErrors as ErrorReport["fieldErrors"];
     return { code: err.spec.code, message: err.message, ...(fieldErrors?.length ? { fieldErrors } : {}) };
   }
   if (err instanceof CliError) return { code: err.code, message: err.message };
+  if (err instanceof ConfigurationError) return { code: "CONFIGURATION", message: err.message };
   if (err instanceof UsageError) return { code: "USAGE", message: err.message };
   return { code: "INTERNAL_ERROR", message: (err as Error)?.message ?? String(err) };
 }
@@ -157,7 +164,7 @@ export function printError(err: unknown, json: boolean): void {
     process.stderr.write(`${JSON.stringify({ error: report })}\n`);
     return;
   }
-  const lines = [`error: ${report.message}${report.code === "USAGE" || report.code === "CLI_ERROR" ? "" : ` (${report.code})`}`];
+  const lines = [`error: ${report.message}${["USAGE", "CLI_ERROR", "CONFIGURATION"].includes(report.code) ? "" : ` (${report.code})`}`];
   for (const f of report.fieldErrors ?? []) lines.push(`  ${f.field}: ${f.message} (${f.code})`);
   if (err instanceof UsageError && err.usage) lines.push("", err.usage);
   process.stderr.write(`${lines.join("\n")}\n`);

@@ -1,18 +1,17 @@
 // Finding a user from what an administrator types: an email, a username or an id.
-import { Types } from "mongoose";
 import type { LeanUser } from "../core/auth-state.js";
 import { identityLookup } from "../core/identity.js";
 import { CliError, table, type Output } from "./framework.js";
-import type { CliApp } from "./runtime.js";
+import type { App } from "../app.js";
 
-export async function resolveUser({ app }: CliApp, identity: string): Promise<LeanUser> {
+export async function resolveUser(app: App, identity: string): Promise<LeanUser> {
   const raw = identity.trim();
   if (raw.includes("@")) {
     const user = await app.features.accounts.lookup({ email: raw });
     if (user) return user;
   } else {
     // A 24-hex string is tried as an id first; usernames may look like one, so fall back to them.
-    if (Types.ObjectId.isValid(raw) && /^[0-9a-f]{24}$/i.test(raw)) {
+    if (/^[0-9a-f]{24}$/i.test(raw)) {
       const byId = await app.models.User.findById(raw).lean();
       if (byId) return byId;
     }
@@ -37,7 +36,7 @@ export interface UserSummary {
 
 const isoOrNull = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 
-export async function summarize({ app }: CliApp, user: LeanUser, withSessions = false): Promise<UserSummary> {
+export async function summarize(app: App, user: LeanUser, withSessions = false): Promise<UserSummary> {
   return {
     id: String(user._id),
     email: user.email,
@@ -78,7 +77,7 @@ export function userText(u: UserSummary): string {
 }
 
 /** "<verb> <email> (<id>)" plus the user as data. */
-export async function userOutput(ctx: CliApp, verb: string, user: LeanUser, extra = ""): Promise<Output> {
-  const summary = await summarize(ctx, user);
+export async function userOutput(app: App, verb: string, user: LeanUser, extra = ""): Promise<Output> {
+  const summary = await summarize(app, user);
   return { text: `${verb} ${summary.email} (${summary.id})${extra}`, data: { user: summary } };
 }

@@ -1,11 +1,9 @@
 // Entry of the command-line tool (`gql-auth`, `npm run cli -- …`):
 //   gql-auth <group> <command> [arguments] [options]
 // Exit codes: 0 success, 1 failure, 2 usage or configuration error.
-import { ConfigError } from "../config/index.js";
-import { EXIT, groupUsage, parseCommand, printError, printResult, topUsage, usageOf, UsageError, type Group } from "./framework.js";
+import { ConfigurationError, EXIT, groupUsage, parseCommand, printError, printResult, topUsage, usageOf, UsageError, type Group } from "./framework.js";
 import { keysGroup } from "./keys.js";
 import { rolesGroup } from "./roles.js";
-import { cliConfig, withApp } from "./runtime.js";
 import { usersGroup } from "./users.js";
 
 const GROUPS: Group[] = [usersGroup, rolesGroup, keysGroup];
@@ -27,17 +25,15 @@ export async function run(argv: string[]): Promise<number> {
     if (!cmd) throw new UsageError(`unknown command "${group.name} ${cmdName}"`, groupUsage(group));
     const args = parseCommand(group, cmd, rest);
     if (args === "help") return print(usageOf(group, cmd));
+    // Loaded only now: help and usage errors stay fast (no config, database or graphql modules).
+    const { cliConfig, withApp } = await import("./runtime.js");
     const config = cliConfig();
     const out = await withApp(config, (ctx) => cmd.run(ctx, args));
     printResult(out, args.json);
     return EXIT.ok;
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`configuration error: ${err.message}\n`);
-      return EXIT.usage;
-    }
     printError(err, json);
-    if (err instanceof UsageError) return EXIT.usage;
+    if (err instanceof UsageError || err instanceof ConfigurationError) return EXIT.usage;
     if (process.env.LOG_LEVEL === "debug" || process.env.LOG_LEVEL === "trace") process.stderr.write(`${(err as Error).stack ?? ""}\n`);
     return EXIT.failure;
   }

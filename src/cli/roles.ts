@@ -2,7 +2,6 @@
 // remove-permissions, plus list. Same RoleService as the GraphQL mutations.
 import type { RoleData } from "../db/role.model.js";
 import { commaList, strOpt, strsOpt, type Command, type Group, type Output } from "./framework.js";
-import { resolveUser, userOutput } from "./identity.js";
 
 interface RoleSummary {
   name: string;
@@ -44,10 +43,10 @@ const assignment = (name: "add" | "remove"): Command => ({
   details: "<identity> is an email address, a username or a user id. Running servers see the change within sessions.revocationPollMs.",
   async run(ctx, args) {
     const [identity, role] = args.positionals as [string, string];
-    const user = await resolveUser(ctx, identity);
+    const user = await ctx.users.resolve(identity);
     const roles = ctx.app.features.roles;
     const updated = name === "add" ? await roles.grant(String(user._id), role, ctx.by) : await roles.revoke(String(user._id), role, ctx.by);
-    return userOutput(ctx, name === "add" ? `granted role ${role} to` : `revoked role ${role} from`, updated, `; roles now: ${updated.roles.join(", ") || "(none)"}`);
+    return ctx.users.output(name === "add" ? `granted role ${role} to` : `revoked role ${role} from`, updated, `; roles now: ${updated.roles.join(", ") || "(none)"}`);
   },
 });
 

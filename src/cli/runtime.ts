@@ -1,22 +1,59 @@
 // Opens the same app the server runs (config, database, kernel, feature services) without its
 // HTTP layer or background jobs, and closes it again so the process exits promptly.
 import { pino } from "pino";
-import { loadConfig, type Config } from "../config/index.js";
+import { ConfigError, loadConfig, type Config } from "../config/index.js";
 import type { Logger } from "../core/logger.js";
 import { createApp, type App } from "../app.js";
 import { openDatabase, redactUri, type Database } from "../db/connection.js";
-import { CliError } from "./framework.js";
+import type { LeanUser } from "../core/auth-state.js";
+import { CliError, ConfigurationError, type Output } from "./framework.js";
+import { resolveUser, summarize, userOutput, userText, type UserSummary } from "./identity.js";
 
+/**
+ * What a command runs with. Everything heavy (the app, mongoose, graphql) is reached through here,
+ * so that command definitions, --help and usage errors load none of it.
+ */
 export interface CliApp {
   config: Config;
   app: App;
   /** Who did it, in events ("by" fields). */
   by: string;
+  users: {
+    /** By email, username or id; fails with USER_DOES_NOT_EXIST. */
+    resolve(identity: string): Promise<LeanUser>;
+    summarize(user: LeanUser, withSessions?: boolean): Promise<UserSummary>;
+    /** "<verb> <email> (<id>)<extra>" for people, the user summary for --json. */
+    output(verb: string, user: LeanUser, extra?: string): Promise<Output>;
+    text(summary: UserSummary): string;
+  };
+  /** Lazily loaded kernel modules a command may need for its errors. */
+  kernel: () => Promise<{ AppError: typeof import("../core/errors.js").AppError; USERS: typeof import("../core/users.js").USERS }>;
 }
 
 /** Config from the environment; the log level defaults to warn (a CLI should be quiet). */
 export function cliConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  return loadConfig(env.LOG_LEVEL ? {} : { log: { level: "warn" } }, env);
+  try {
+    return loadConfig(env.LOG_LEVEL ? {} : { log: { level: "warn" } }, env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigurationError(`configuration error: ${err.message}`);
+    throw err;
+  }
+}
+
+function cliContext(config: Config, app: App): CliApp {
+  const ctx: CliApp = {
+    config,
+    app,
+    by: "cli",
+    users: {
+      resolve: (identity) => resolveUser(app, identity),
+      summarize: (user, withSessions = false) => summarize(app, user, withSessions),
+      output: (verb, user, extra = "") => userOutput(app, verb, user, extra),
+      text: userText,
+    },
+    kernel: async () => ({ AppError: (await import("../core/errors.js")).AppError, USERS: (await import("../core/users.js")).USERS }),
+  };
+  return ctx;
 }
 
 /** Log lines go to stderr so stdout carries only the command's output. */
@@ -56,7 +93,7 @@ export async function withApp<T>(config: Config, fn: (ctx: CliApp) => Promise<T>
     } finally {
       clearTimeout(timer);
     }
-    return await fn({ config, app, by: "cli" });
+    return await fn(cliContext(config, app));
   } finally {
     await app.stop().catch(() => undefined);
     await db.close();

@@ -1,10 +1,6 @@
 // `gql-auth users …`: Flask-Security's users create / activate / deactivate / reset-access /
 // change-password, plus show. Everything goes through the same services as the GraphQL API.
-import { AppError } from "../core/errors.js";
-import { USERS } from "../core/users.js";
 import { boolOpt, CliError, strOpt, strsOpt, UsageError, type Args, type Command, type Group } from "./framework.js";
-import { resolveUser, summarize, userOutput, userText } from "./identity.js";
-import type { CliApp } from "./runtime.js";
 
 const PASSWORD_OPTIONS = {
   password: { type: "string", short: "p" },
@@ -73,9 +69,12 @@ const create: Command = {
       active: !boolOpt(args, "inactive"),
       confirmed: boolOpt(args, "confirmed"),
     });
-    if ("existingEmail" in outcome) throw new AppError(USERS.EMAIL_ALREADY_ASSOCIATED);
+    if ("existingEmail" in outcome) {
+      const { AppError, USERS } = await ctx.kernel();
+      throw new AppError(USERS.EMAIL_ALREADY_ASSOCIATED);
+    }
     app.events.emit("user.registered", { userId: String(outcome.created._id), via: "cli" });
-    return userOutput(ctx, "created", outcome.created, ` with roles ${roles.join(", ") || "(none)"}`);
+    return ctx.users.output("created", outcome.created, ` with roles ${roles.join(", ") || "(none)"}`);
   },
 };
 
@@ -88,9 +87,9 @@ const activate: Command = {
   optionHelp: [],
   details: IDENTITY_HELP,
   async run(ctx, args) {
-    const user = await resolveUser(ctx, args.positionals[0] as string);
+    const user = await ctx.users.resolve(args.positionals[0] as string);
     const updated = await ctx.app.features.accounts.setActive(String(user._id), true, ctx.by);
-    return userOutput(ctx, user.active ? "already active:" : "activated", updated);
+    return ctx.users.output(user.active ? "already active:" : "activated", updated);
   },
 };
 
@@ -103,9 +102,9 @@ const deactivate: Command = {
   optionHelp: [],
   details: `${IDENTITY_HELP}\nRunning servers learn of it through the revocation feed within sessions.revocationPollMs.`,
   async run(ctx, args) {
-    const user = await resolveUser(ctx, args.positionals[0] as string);
+    const user = await ctx.users.resolve(args.positionals[0] as string);
     const updated = await ctx.app.features.accounts.setActive(String(user._id), false, ctx.by);
-    return userOutput(ctx, user.active ? "deactivated" : "already inactive:", updated);
+    return ctx.users.output(user.active ? "deactivated" : "already inactive:", updated);
   },
 };
 
@@ -118,9 +117,9 @@ const resetAccess: Command = {
   optionHelp: [],
   details: IDENTITY_HELP,
   async run(ctx, args) {
-    const user = await resolveUser(ctx, args.positionals[0] as string);
+    const user = await ctx.users.resolve(args.positionals[0] as string);
     const updated = await ctx.app.features.accounts.resetAccess(String(user._id), ctx.by);
-    return userOutput(ctx, "reset access of", updated);
+    return ctx.users.output("reset access of", updated);
   },
 };
 
@@ -134,9 +133,9 @@ const changePassword: Command = {
   details: IDENTITY_HELP,
   validate: checkPasswordSource,
   async run(ctx, args) {
-    const user = await resolveUser(ctx, args.positionals[0] as string);
+    const user = await ctx.users.resolve(args.positionals[0] as string);
     const updated = await ctx.app.features.accounts.changePassword(String(user._id), await passwordOf(args), ctx.by);
-    return userOutput(ctx, "changed the password of", updated);
+    return ctx.users.output("changed the password of", updated);
   },
 };
 
@@ -148,9 +147,9 @@ const show: Command = {
   options: {},
   optionHelp: [],
   details: IDENTITY_HELP,
-  async run(ctx: CliApp, args) {
-    const summary = await summarize(ctx, await resolveUser(ctx, args.positionals[0] as string), true);
-    return { text: userText(summary), data: { user: summary } };
+  async run(ctx, args) {
+    const summary = await ctx.users.summarize(await ctx.users.resolve(args.positionals[0] as string), true);
+    return { text: ctx.users.text(summary), data: { user: summary } };
   },
 };
 

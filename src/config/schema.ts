@@ -92,6 +92,7 @@ export const configSchema = z.object({
 
   rateLimit: z.object({
     redisUrl: optionalStr("Redis URL (REDIS_URL) for the limiter store. Unset: the database is the store.", "database"),
+    redisKeyPrefix: str("gqlauth:rl:", "Prefix of the limiter's Redis keys (separate deployments sharing one Redis)."),
     loginPerIdentity: int(10, "Sign-in attempts per identity (known or not) per window; a success resets the count.", { min: 1 }),
     loginPerClient: int(100, "Sign-in attempts per client address per window.", { min: 1 }),
     windowSeconds: int(900, "Length of the limiter window.", { min: 1 }),

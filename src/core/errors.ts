@@ -45,6 +45,7 @@ export const CORE = defineErrors({
   BAD_USER_INPUT: "Some fields are not valid.",
   RATE_LIMITED: "Too many attempts. Try again later.",
   DATABASE_UNAVAILABLE: "The database is unavailable. Try again shortly.",
+  SERVICE_UNAVAILABLE: "A service this operation needs is unavailable. Try again shortly.",
   INTERNAL_SERVER_ERROR: "Internal server error.",
   NOT_FOUND: "Not found.",
 });

@@ -31,19 +31,32 @@ export class DatabaseLimiterStore implements LimiterStore {
   async close(): Promise<void> {}
 }
 
+/**
+ * Redis store. Commands wait (queued) while the connection is being made or remade, up to one
+ * second; if Redis is down the attempt is refused with SERVICE_UNAVAILABLE (fail closed).
+ */
 export class RedisLimiterStore implements LimiterStore {
   private readonly redis: Redis;
-  constructor(url: string, private readonly prefix = "gqlauth:rl:") {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+  constructor(url: string, private readonly prefix: string) {
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: 1000, connectTimeout: 1000 });
     this.redis.on("error", () => undefined); // surfaced per call as a rejected promise
   }
-  async hit(key: string, windowSeconds: number): Promise<number> {
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch {
+      throw new AppError(CORE.SERVICE_UNAVAILABLE, { service: "rate-limiter" });
+    }
+  }
+  hit(key: string, windowSeconds: number): Promise<number> {
     const k = this.prefix + key;
-    const res = await this.redis.multi().incr(k).expire(k, windowSeconds, "NX").exec();
-    return Number(res?.[0]?.[1] ?? Number.MAX_SAFE_INTEGER);
+    return this.call(async () => {
+      const res = await this.redis.multi().incr(k).expire(k, windowSeconds, "NX").exec();
+      return Number(res?.[0]?.[1] ?? Number.MAX_SAFE_INTEGER);
+    });
   }
   async reset(key: string): Promise<void> {
-    await this.redis.del(this.prefix + key);
+    await this.call(() => this.redis.del(this.prefix + key));
   }
   async sweep(): Promise<void> {}
   async close(): Promise<void> {

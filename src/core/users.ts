@@ -8,6 +8,7 @@ import { checkEmail, checkUsername, type IdentityLimits } from "./identity.js";
 import { randomToken } from "./crypto.js";
 import type { PasswordHasher } from "./passwords.js";
 import type { SessionService } from "./sessions.js";
+import type { Claims } from "./claims.js";
 import type { LeanUser } from "./auth-state.js";
 
 export const USERS = defineErrors({
@@ -33,6 +34,7 @@ export class UserService {
     private readonly Identifier: Model<IdentifierData>,
     private readonly passwords: PasswordHasher,
     private readonly sessions: SessionService,
+    private readonly claims: Claims,
     private readonly limits: IdentityLimits & { usernameEnabled: boolean },
   ) {}
 
@@ -62,7 +64,12 @@ export class UserService {
     const { email, password, username } = this.validateNew(input);
     const passwordHash = await this.passwords.hash(password);
     const existing = await this.findByEmailKey(email.emailKey);
-    if (existing) return { existingEmail: existing };
+    if (existing) {
+      // One write on this path too, so a new and an existing address cost the same (the insert of
+      // a new user is otherwise a measurable difference). It also records the attempt.
+      await this.claims.once(`register-existing:${String(existing._id)}:${randomToken(9)}`, 86_400);
+      return { existingEmail: existing };
+    }
     const _id = new Types.ObjectId();
     if (username) await this.claimUsername(username.usernameKey, _id);
     try {

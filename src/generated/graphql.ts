@@ -75,7 +75,7 @@ export type Mutation = {
   grantRole: User;
   /**
    * Sign in with an identity (email or username) and a password. Unknown identities and wrong
-   * passwords fail identically (INVALID_CREDENTIALS) and take the same time.
+   * passwords fail identically (GENERIC_AUTHN_FAILED) and take the same time.
    */
   login: LoginResult;
   /** End the current session (cookie cleared, tokens dead at once). */

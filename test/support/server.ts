@@ -39,7 +39,12 @@ export interface TestServer {
 
 export const TEST_PASSWORD = "correct horse battery";
 
-export async function startTestServer(overrides: Record<string, unknown> = {}, clock?: Clock): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Use this database instead of a fresh one (e.g. a second server sharing the first one's data). */
+  dbName?: string;
+}
+
+export async function startTestServer(overrides: Record<string, unknown> = {}, clock?: Clock, opts: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "gqlauth-srv-"));
   const base = {
     env: "test",
@@ -53,8 +58,8 @@ export async function startTestServer(overrides: Record<string, unknown> = {}, c
     rateLimit: { loginPerClient: 100_000, registerPerClient: 100_000 },
   };
   const config = loadConfig(deepMerge(base, overrides), {});
-  const running = await startServer({ config, log: createLogger(config.log.level), dbName: `t_${randomBytes(6).toString("hex")}`, ...(clock ? { clock } : {}) });
-  await running.db.connect(async () => undefined); // resolves once the first connect and bootstrap finished
+  const running = await startServer({ config, log: createLogger(config.log.level), dbName: opts.dbName ?? `t_${randomBytes(6).toString("hex")}`, ...(clock ? { clock } : {}) });
+  await running.ready;
   const endpoint = `${running.url}/graphql`;
   const server: TestServer = {
     url: running.url,
