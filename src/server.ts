@@ -21,8 +21,12 @@ import { isDatabaseDown, openDatabase, type Database } from "./db/connection.js"
 /** Codes of Apollo/graphql-js whose messages are safe to show as they are. */
 const PASSTHROUGH = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT", "BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_SUPPORTED", "OPERATION_RESOLUTION_FAILURE"]);
 
-export function makeFormatError(log: Logger) {
+export function makeFormatError(log: Logger, opts: { hideSchema?: boolean } = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    // graphql-js's token limit names the limit ("more that 2000 tokens"): say as little as the other limits.
+    if (/^Syntax Error: Document contains more tha[nt] \d+ tokens/.test(formatted.message)) formatted = { ...formatted, message: "Syntax Error: Query validation error.", extensions: { code: "GRAPHQL_VALIDATION_FAILED" } };
+    // Apollo hides field suggestions but not enum ones ("Did you mean the enum value …?").
+    if (opts.hideSchema) formatted = { ...formatted, message: formatted.message.replace(/ ?(?:Did you mean [^?]*|\[Suggestion hidden\])\?/g, "") };
     const original = unwrapResolverError(error);
     const { stacktrace: _s, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
     if (original instanceof AppError) return { ...formatted, message: original.message, extensions: { ...original.extensions } };
@@ -91,7 +95,7 @@ export async function startServer(opts: { config: Config; log: Logger; clock?: C
     maxDepth: { n: config.graphql.maxDepth, exposeLimits: false, flattenFragments: true },
     maxAliases: { n: config.graphql.maxAliases, exposeLimits: false },
     costLimit: { maxCost: config.graphql.maxCost, exposeLimits: false },
-    maxTokens: { n: config.graphql.maxTokens, exposeLimits: false },
+    maxTokens: { enabled: false }, // graphql-js counts tokens instead (see parseOptions): armor's plugin answers 500
     maxDirectives: { n: config.graphql.maxDirectives, exposeLimits: false },
     blockFieldSuggestion: { enabled: !config.graphql.introspection },
   }).protect();
@@ -102,7 +106,8 @@ export async function startServer(opts: { config: Config; log: Logger; clock?: C
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
-    formatError: makeFormatError(log),
+    formatError: makeFormatError(log, { hideSchema: !config.graphql.introspection }),
+    parseOptions: { maxTokens: config.graphql.maxTokens },
     validationRules: armor.validationRules,
     plugins: [
       ...(armor.plugins as ApolloServerPlugin<GraphQLContext>[]), // graphql-armor's typings predate Apollo 5's ESM types

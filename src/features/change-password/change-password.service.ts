@@ -12,7 +12,8 @@ export class ChangePasswordService {
   /** Rotates the uniquifier (all sessions and tokens die), then signs the caller in again. */
   async change(viewer: Viewer, input: { currentPassword: string; newPassword: string }, req: RequestInfo): Promise<SignedInResult> {
     const check = new InputCheck();
-    if (input.currentPassword.length > this.k.config.passwords.maxLength * 4) check.add("currentPassword", FIELD.TOO_LONG);
+    if (input.currentPassword.length === 0) check.add("currentPassword", FIELD.REQUIRED);
+    else if (input.currentPassword.length > this.k.config.passwords.maxLength * 4) check.add("currentPassword", FIELD.TOO_LONG);
     const normalized = this.k.passwords.check(check, "newPassword", input.newPassword);
     check.throwIfAny();
     await this.k.limiter.consume({ key: `verify:user:${viewer.userId}`, rule: { limit: this.k.config.rateLimit.loginPerIdentity, windowSeconds: this.k.config.rateLimit.windowSeconds } });
