@@ -190,6 +190,7 @@ export async function startServer(opts: { config: Config; log: Logger; clock?: C
   const url = `http://${host}:${addr.port}`;
 
   const ready = db.connect(() => app.onDatabaseReady()).then(() => app.startBackgroundJobs());
+  ready.catch((err: unknown) => log.fatal({ err: (err as Error).message }, "database setup failed"));
   await Promise.race([ready, new Promise((r) => setTimeout(r, config.database.serverSelectionTimeoutMs + 2000))]);
   log.info({ url: `${url}/graphql` }, "listening");
 

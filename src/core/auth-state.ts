@@ -31,22 +31,29 @@ export class RoleDirectory {
   private roles = new Map<string, RoleData>();
   private loadedAt = 0;
   private loading: Promise<void> | null = null;
+  /** Bumped by every invalidation: a load that started before one is used once, never kept. */
+  private generation = 0;
   constructor(private readonly Role: Model<RoleData>, private readonly ttlMs: number) {}
 
   invalidate(): void {
+    this.generation++;
     this.loadedAt = 0;
+    this.loading = null;
   }
 
   async get(): Promise<Map<string, RoleData>> {
     if (Date.now() - this.loadedAt > this.ttlMs || this.loadedAt === 0) {
-      this.loading ??= this.Role.find()
+      const started = this.generation;
+      const load = (this.loading ??= this.Role.find()
         .lean()
         .then((docs) => {
           this.roles = new Map(docs.map((r) => [r.name, r]));
-          this.loadedAt = Date.now();
+          if (started === this.generation) this.loadedAt = Date.now();
         })
-        .finally(() => (this.loading = null));
-      await this.loading;
+        .finally(() => {
+          if (this.loading === load) this.loading = null;
+        }));
+      await load;
     }
     return this.roles;
   }
@@ -62,6 +69,12 @@ export class AuthStateStore {
   private readonly sidsByUser = new Map<string, Set<string>>();
   private readonly sidByCookie = new Map<string, string>();
   private readonly inflight = new Map<string, Promise<AuthState | null>>();
+  /**
+   * Bumped by every invalidation. A load that began before a revocation may have read the state
+   * from before it: such a load answers its own request but is never cached, and later requests
+   * do not join it.
+   */
+  private generation = 0;
   private pollTimer: NodeJS.Timeout | null = null;
   private feedCursor: Date;
 
@@ -112,9 +125,11 @@ export class AuthStateStore {
   }
 
   private async load(sid: string): Promise<AuthState | null> {
+    const started = this.generation;
     const session = await this.models.Session.findById(sid).lean();
     const user = session ? await this.models.User.findById(session.userId).lean() : null;
     const state = session && user ? { session, user } : null;
+    if (started !== this.generation) return state;
     if (this.entries.size >= (this.opts.maxEntries ?? 50_000)) this.entries.delete(this.entries.keys().next().value as string);
     this.entries.set(sid, { state, loadedAt: Date.now() });
     if (state) {
@@ -141,6 +156,8 @@ export class AuthStateStore {
   // ---- invalidation -------------------------------------------------------------------------
 
   private applyLocal(kind: RevocationKind, target: string): void {
+    this.generation++;
+    this.inflight.clear();
     if (kind === "session") this.entries.delete(target);
     else if (kind === "user") {
       for (const sid of this.sidsByUser.get(target) ?? []) this.entries.delete(sid);

@@ -27,7 +27,8 @@ export class KeyRing {
   constructor(
     private readonly SigningKey: Model<SigningKeyData>,
     encryptionSecret: string,
-    private readonly accessTokenTtlSeconds: number,
+    /** How long a retired key stays published: token lifetime + key refresh interval + margin. */
+    private readonly retainSeconds: number,
     private readonly clock: Clock,
   ) {
     this.sealKey = deriveKey(encryptionSecret, "signing-keys");
@@ -59,7 +60,7 @@ export class KeyRing {
 
   async reload(): Promise<void> {
     const now = this.clock.now();
-    const horizon = addSeconds(now, -this.accessTokenTtlSeconds - 60);
+    const horizon = addSeconds(now, -this.retainSeconds);
     const docs = await this.SigningKey.find({ $or: [{ retiredAt: null }, { retiredAt: { $gt: horizon } }] })
       .select("+privateJwkSealed")
       .lean();

@@ -56,6 +56,10 @@ export async function openDatabase(config: Config, log: Logger, dbName?: string)
         log.info({ uri: redactUri(uri), db: conn.name }, "database ready");
         return;
       } catch (err) {
+        // A URI that cannot be parsed will never work: fail now instead of retrying forever.
+        if ((err as Error).name === "MongoParseError" || /Invalid scheme|Invalid connection string/i.test((err as Error).message)) {
+          throw new Error(`MONGODB_URI is not a valid MongoDB connection string (${redactUri(uri)}): ${(err as Error).message}`);
+        }
         log.error(
           { uri: redactUri(uri), attempt, err: (err as Error).message },
           "cannot reach the database at this URI: check that it is running and reachable, or unset MONGODB_URI to use the embedded one; retrying in 2 s",
