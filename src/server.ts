@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import type { GraphQLFormattedError } from "graphql";
@@ -104,6 +104,9 @@ export async function startServer(opts: { config: Config; log: Logger; clock?: C
     introspection: config.graphql.introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
+    // main.ts owns the signals: Apollo's own handler would re-raise SIGTERM before the database
+    // (and the embedded FerretDB) is closed.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: !config.graphql.introspection,
     formatError: makeFormatError(log, { hideSchema: !config.graphql.introspection }),
@@ -112,6 +115,8 @@ export async function startServer(opts: { config: Config; log: Logger; clock?: C
     plugins: [
       ...(armor.plugins as ApolloServerPlugin<GraphQLContext>[]), // graphql-armor's typings predate Apollo 5's ESM types
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Federated tracing would hand per-resolver timings to anyone who asks for them by header.
+      ApolloServerPluginInlineTraceDisabled(),
       ...(config.env === "production" ? [ApolloServerPluginLandingPageDisabled()] : []),
     ],
   });

@@ -8,8 +8,8 @@ import { AppError, CORE } from "./errors.js";
 import { addSeconds, type Clock } from "./clock.js";
 
 export interface LimiterStore {
-  /** Records one attempt and returns how many the key has in the current window (this one included). */
-  hit(key: string, windowSeconds: number): Promise<number>;
+  /** Records one attempt per key and returns how many each key has in its window (this one included). */
+  hit(keys: Array<{ key: string; windowSeconds: number }>): Promise<number[]>;
   reset(key: string): Promise<void>;
   sweep(): Promise<void>;
   close(): Promise<void>;
@@ -17,10 +17,11 @@ export interface LimiterStore {
 
 export class DatabaseLimiterStore implements LimiterStore {
   constructor(private readonly RateHit: Model<RateHitData>, private readonly clock: Clock) {}
-  async hit(key: string, windowSeconds: number): Promise<number> {
+  /** One insert for all keys, then one count per key (in parallel). */
+  async hit(keys: Array<{ key: string; windowSeconds: number }>): Promise<number[]> {
     const now = this.clock.now();
-    await this.RateHit.collection.insertOne({ key, at: now, expiresAt: addSeconds(now, windowSeconds) });
-    return this.RateHit.countDocuments({ key, at: { $gt: addSeconds(now, -windowSeconds) } });
+    await this.RateHit.collection.insertMany(keys.map(({ key, windowSeconds }) => ({ key, at: now, expiresAt: addSeconds(now, windowSeconds) })));
+    return Promise.all(keys.map(({ key, windowSeconds }) => this.RateHit.countDocuments({ key, at: { $gt: addSeconds(now, -windowSeconds) } })));
   }
   async reset(key: string): Promise<void> {
     await this.RateHit.deleteMany({ key });
@@ -48,11 +49,12 @@ export class RedisLimiterStore implements LimiterStore {
       throw new AppError(CORE.SERVICE_UNAVAILABLE, { service: "rate-limiter" });
     }
   }
-  hit(key: string, windowSeconds: number): Promise<number> {
-    const k = this.prefix + key;
+  hit(keys: Array<{ key: string; windowSeconds: number }>): Promise<number[]> {
     return this.call(async () => {
-      const res = await this.redis.multi().incr(k).expire(k, windowSeconds, "NX").exec();
-      return Number(res?.[0]?.[1] ?? Number.MAX_SAFE_INTEGER);
+      const tx = this.redis.multi();
+      for (const { key, windowSeconds } of keys) tx.incr(this.prefix + key).expire(this.prefix + key, windowSeconds, "NX");
+      const res = (await tx.exec()) ?? [];
+      return keys.map((_, i) => Number(res[i * 2]?.[1] ?? Number.MAX_SAFE_INTEGER));
     });
   }
   async reset(key: string): Promise<void> {
@@ -72,11 +74,15 @@ export interface LimitRule {
 export class RateLimiter {
   constructor(readonly store: LimiterStore) {}
 
-  /** Counts one attempt against every key; throws RATE_LIMITED if any is over its limit. */
-  async consume(...checks: Array<{ key: string; rule: LimitRule }>): Promise<void> {
-    const counts = await Promise.all(checks.map((c) => this.store.hit(c.key, c.rule.windowSeconds)));
+  /**
+   * Counts one attempt against every key; throws RATE_LIMITED if any is over its limit. Returns
+   * each key's count (this attempt included).
+   */
+  async consume(...checks: Array<{ key: string; rule: LimitRule }>): Promise<number[]> {
+    const counts = await this.store.hit(checks.map((c) => ({ key: c.key, windowSeconds: c.rule.windowSeconds })));
     const over = checks.find((c, i) => (counts[i] ?? 0) > c.rule.limit);
     if (over) throw new AppError(CORE.RATE_LIMITED, { retryAfterSeconds: over.rule.windowSeconds });
+    return counts;
   }
 
   reset(key: string): Promise<void> {

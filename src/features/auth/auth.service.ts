@@ -48,8 +48,9 @@ export class AuthService {
     this.checkSizes({ identity: input.identity, password: input.password });
     const lookup = identityLookup(input.identity);
     const identityKey = `login:id:${sha256(JSON.stringify(lookup))}`;
+    let identityCount = 0;
     try {
-      await this.k.limiter.consume({ key: identityKey, rule: this.rules.identity }, { key: `login:ip:${req.client.ip}`, rule: this.rules.client });
+      [identityCount = 0] = await this.k.limiter.consume({ key: identityKey, rule: this.rules.identity }, { key: `login:ip:${req.client.ip}`, rule: this.rules.client });
     } catch (err) {
       this.k.events.emit("user.loginFailed", { identityHash: identityKey, ip: req.client.ip, reason: "rate_limited" });
       throw err;
@@ -71,7 +72,7 @@ export class AuthService {
     if (passwordHash && this.k.passwords.needsRehash(passwordHash)) {
       await this.k.models.User.updateOne({ _id: user._id }, { $set: { passwordHash: await this.k.passwords.hash(input.password) } });
     }
-    await this.k.limiter.reset(identityKey);
+    if (identityCount > 1) await this.k.limiter.reset(identityKey); // earlier failures are forgiven
     return this.k.signIn.complete(lean, { delivery: input.delivery, method: "pwd", ...req });
   }
 
