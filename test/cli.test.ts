@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startTestServer, registerUser, loginTokens, loginCookie, LOGIN, ME, codeOf, uniqueEmail, TEST_PASSWORD, type TestServer } from "./support/server.js";
+import type { Json } from "./support/json.js";
 
 const BIN = fileURLToPath(new URL("../bin/gql-auth.mjs", import.meta.url));
 const ROLES = `query { roles { name description permissions } }`;
@@ -47,8 +48,8 @@ function cli(args: string[], input = ""): Promise<CliResult> {
 }
 
 /** Runs the CLI and fails with its output unless it exited 0; returns its --json output parsed. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions read arbitrary JSON shapes, as GqlResponse does
-async function cliOk<T = Record<string, any>>(args: string[], input = ""): Promise<T> {
+
+async function cliOk<T = Record<string, Json>>(args: string[], input = ""): Promise<T> {
   const r = await cli([...args, "--json"], input);
   if (r.code !== 0) throw new Error(`gql-auth ${args.join(" ")} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return JSON.parse(r.stdout) as T;

@@ -12,6 +12,7 @@ import { loadConfig } from "../src/config/index.js";
 import { startServer, type RunningServer } from "../src/server.js";
 import { startEmbeddedDb, type EmbeddedDb } from "../src/db/embedded.js";
 import { LOGIN, REGISTER, ME, TEST_PASSWORD, uniqueEmail } from "./support/server.js";
+import type { Json } from "./support/json.js";
 
 const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -28,8 +29,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Answer {
   status: number;
   // GraphQL payloads are read loosely in assertions.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: { data?: any; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+  body: { data?: Json; errors?: Array<{ message: string; extensions?: { code?: string } }> };
   ms: number;
 }
 

@@ -6,6 +6,7 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import type { Json } from "./support/json.js";
 
 const freePort = (): Promise<number> =>
   new Promise((resolve) => {
@@ -26,7 +27,7 @@ const dataDir = mkdtempSync(join(tmpdir(), "gqlauth-main-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 async function start(port: number, dbPort: number): Promise<{ child: ChildProcess; output: () => string }> {
-  const env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HTTP_HOST: "127.0.0.1", DATABASE_EMBEDDED_PORT: String(dbPort), LOG_LEVEL: "info", PASSWORDS_BCRYPT_COST: "4", NODE_ENV: "development" };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HTTP_HOST: "127.0.0.1", DATABASE_EMBEDDED_PORT: String(dbPort), LOG_LEVEL: "info", PASSWORDS_BCRYPT_COST: "4", NODE_ENV: "development" };
   delete env.MONGODB_URI;
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
@@ -48,7 +49,7 @@ async function stop(child: ChildProcess): Promise<{ code: number | null; signal:
 }
 
 const gql = (port: number, query: string, variables: Record<string, unknown> = {}) =>
-  fetch(`http://127.0.0.1:${port}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) }).then((r) => r.json() as Promise<{ data?: Record<string, any>; errors?: unknown[] }>);
+  fetch(`http://127.0.0.1:${port}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) }).then((r) => r.json() as Promise<{ data?: Record<string, Json>; errors?: unknown[] }>);
 
 describe("src/main.ts", () => {
   it("serves on the embedded database, exits 0 on SIGTERM with its FerretDB stopped, and keeps users across restarts", async () => {

@@ -10,6 +10,7 @@ import { loadConfig, type Config } from "../src/config/index.js";
 import { createLogger } from "../src/core/logger.js";
 import { startServer, type RunningServer } from "../src/server.js";
 import { LOGIN, REGISTER, ME, TEST_PASSWORD, uniqueEmail } from "./support/server.js";
+import type { Json } from "./support/json.js";
 
 const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -30,8 +31,7 @@ const portOpen = (port: number): Promise<boolean> =>
 
 interface Answer {
   // GraphQL payloads are read loosely in assertions.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  data?: any;
+  data?: Json;
   errors?: Array<{ message: string; extensions?: { code?: string } }>;
 }
 

@@ -83,11 +83,14 @@ export async function openDatabase(config: Config, log: Logger, dbName?: string)
   };
 }
 
-/** Driver failures that mean "database unreachable", as opposed to bugs. */
-export function isDatabaseDown(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  return (
-    /^Mongo(ServerSelection|Network|NotConnected|PoolCleared|NetworkTimeout|Topology)/.test(err.name) ||
-    /before initial connection is complete|Client must be connected|connection .* closed/i.test(err.message)
-  );
+/** Server codes that mean the server is going away: ShutdownInProgress, InterruptedAtShutdown. */
+const SHUTDOWN_CODES = new Set([91, 11600]);
+
+/** Driver failures that mean "database unreachable", as opposed to bugs (also when wrapped). */
+export function isDatabaseDown(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 3) return false;
+  if (/^Mongo(ServerSelection|Network|NotConnected|PoolCleared|NetworkTimeout|Topology)/.test(err.name)) return true;
+  if (/before initial connection is complete|Client must be connected|connection .* closed|ECONNREFUSED|ECONNRESET|EPIPE/i.test(err.message)) return true;
+  if (SHUTDOWN_CODES.has(Number((err as { code?: unknown }).code))) return true;
+  return isDatabaseDown((err as { cause?: unknown }).cause, depth + 1);
 }

@@ -9,13 +9,12 @@ import { loadConfig, type Config } from "../../src/config/index.js";
 import { createLogger } from "../../src/core/logger.js";
 import { startServer, type RunningServer } from "../../src/server.js";
 import type { Clock } from "../../src/core/clock.js";
+import type { Json } from "./json.js";
 
-export interface GqlResponse<T = Record<string, any>> {
+export interface GqlResponse<T = Record<string, Json>> {
   status: number;
-  // Test assertions read arbitrary shapes out of responses.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   data: T | null;
-  errors: Array<{ message: string; path?: string[]; extensions?: Record<string, any> }> | undefined;
+  errors: Array<{ message: string; path?: string[]; extensions?: Record<string, Json> }> | undefined;
   headers: Headers;
   /** Set-Cookie name=value pairs of the response. */
   cookies: Record<string, string>;
@@ -32,7 +31,7 @@ export interface TestServer {
   url: string;
   config: Config;
   running: RunningServer;
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, opts?: CallOptions): Promise<GqlResponse<T>>;
+  gql<T = Record<string, Json>>(query: string, variables?: Record<string, unknown>, opts?: CallOptions): Promise<GqlResponse<T>>;
   post(body: string, headers: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
 }
