@@ -4,7 +4,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,16 +12,8 @@ import { startServer, type RunningServer } from "../src/server.js";
 import { startEmbeddedDb, type EmbeddedDb } from "../src/db/embedded.js";
 import { LOGIN, REGISTER, ME, TEST_PASSWORD, uniqueEmail } from "./support/server.js";
 import type { Json } from "./support/json.js";
+import { freePort } from "./support/net.js";
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

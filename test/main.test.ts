@@ -2,26 +2,13 @@
 // /graphql, and on SIGTERM drains, stops its FerretDB and exits 0; data survives a restart.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Json } from "./support/json.js";
+import { freePort, portOpen } from "./support/net.js";
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
-const portOpen = (port: number): Promise<boolean> =>
-  new Promise((ok) => {
-    const s = connect({ host: "127.0.0.1", port });
-    s.once("connect", () => (s.destroy(), ok(true)));
-    s.once("error", () => ok(false));
-  });
 
 const dataDir = mkdtempSync(join(tmpdir(), "gqlauth-main-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

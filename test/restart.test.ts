@@ -4,30 +4,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, createServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig, type Config } from "../src/config/index.js";
 import { createLogger } from "../src/core/logger.js";
 import { startServer, type RunningServer } from "../src/server.js";
 import { LOGIN, REGISTER, ME, TEST_PASSWORD, uniqueEmail } from "./support/server.js";
 import type { Json } from "./support/json.js";
+import { freePort, portOpen } from "./support/net.js";
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
 
-const portOpen = (port: number): Promise<boolean> =>
-  new Promise((ok) => {
-    const sock = connect({ host: "127.0.0.1", port });
-    sock.once("connect", () => (sock.destroy(), ok(true)));
-    sock.once("error", () => ok(false));
-  });
 
 interface Answer {
   // GraphQL payloads are read loosely in assertions.

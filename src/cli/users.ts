@@ -78,50 +78,36 @@ const create: Command = {
   },
 };
 
-const activate: Command = {
-  name: "activate",
-  summary: "Activate a user's account.",
-  synopsis: "<identity>",
-  positionals: identityArg,
-  options: {},
-  optionHelp: [],
-  details: IDENTITY_HELP,
-  async run(ctx, args) {
-    const user = await ctx.users.resolve(args.positionals[0] as string);
-    const updated = await ctx.app.features.accounts.setActive(String(user._id), true, ctx.by);
-    return ctx.users.output(user.active ? "already active:" : "activated", updated);
-  },
-};
+type Resolved = Awaited<ReturnType<Parameters<Command["run"]>[0]["users"]["resolve"]>>;
 
-const deactivate: Command = {
-  name: "deactivate",
-  summary: "Deactivate a user's account; their sessions and tokens stop working at once.",
-  synopsis: "<identity>",
-  positionals: identityArg,
-  options: {},
-  optionHelp: [],
-  details: `${IDENTITY_HELP}\nRunning servers learn of it through the revocation feed within sessions.revocationPollMs.`,
-  async run(ctx, args) {
-    const user = await ctx.users.resolve(args.positionals[0] as string);
-    const updated = await ctx.app.features.accounts.setActive(String(user._id), false, ctx.by);
-    return ctx.users.output(user.active ? "deactivated" : "already inactive:", updated);
-  },
-};
+/** A command that takes one <identity> and acts on that user. */
+function onUser(name: string, summary: string, act: (ctx: Parameters<Command["run"]>[0], user: Resolved) => ReturnType<Command["run"]>, details = IDENTITY_HELP): Command {
+  return {
+    name,
+    summary,
+    synopsis: "<identity>",
+    positionals: identityArg,
+    options: {},
+    optionHelp: [],
+    details,
+    run: async (ctx, args) => act(ctx, await ctx.users.resolve(args.positionals[0] as string)),
+  };
+}
 
-const resetAccess: Command = {
-  name: "reset-access",
-  summary: "Sign a user out everywhere: every session and token of theirs dies at once.",
-  synopsis: "<identity>",
-  positionals: identityArg,
-  options: {},
-  optionHelp: [],
-  details: IDENTITY_HELP,
-  async run(ctx, args) {
-    const user = await ctx.users.resolve(args.positionals[0] as string);
-    const updated = await ctx.app.features.accounts.resetAccess(String(user._id), ctx.by);
-    return ctx.users.output("reset access of", updated);
-  },
-};
+const activate = onUser("activate", "Activate a user's account.", async (ctx, user) =>
+  ctx.users.output(user.active ? "already active:" : "activated", await ctx.app.features.accounts.setActive(String(user._id), true, ctx.by)),
+);
+
+const deactivate = onUser(
+  "deactivate",
+  "Deactivate a user's account; their sessions and tokens stop working at once.",
+  async (ctx, user) => ctx.users.output(user.active ? "deactivated" : "already inactive:", await ctx.app.features.accounts.setActive(String(user._id), false, ctx.by)),
+  `${IDENTITY_HELP}\nRunning servers learn of it through the revocation feed within sessions.revocationPollMs.`,
+);
+
+const resetAccess = onUser("reset-access", "Sign a user out everywhere: every session and token of theirs dies at once.", async (ctx, user) =>
+  ctx.users.output("reset access of", await ctx.app.features.accounts.resetAccess(String(user._id), ctx.by)),
+);
 
 const changePassword: Command = {
   name: "change-password",
@@ -139,19 +125,10 @@ const changePassword: Command = {
   },
 };
 
-const show: Command = {
-  name: "show",
-  summary: "Show a user: roles, permissions, active, confirmation, login tracking, live sessions.",
-  synopsis: "<identity>",
-  positionals: identityArg,
-  options: {},
-  optionHelp: [],
-  details: IDENTITY_HELP,
-  async run(ctx, args) {
-    const summary = await ctx.users.summarize(await ctx.users.resolve(args.positionals[0] as string), true);
-    return { text: ctx.users.text(summary), data: { user: summary } };
-  },
-};
+const show = onUser("show", "Show a user: roles, permissions, active, confirmation, login tracking, live sessions.", async (ctx, user) => {
+  const summary = await ctx.users.summarize(user, true);
+  return { text: ctx.users.text(summary), data: { user: summary } };
+});
 
 export const usersGroup: Group = {
   name: "users",

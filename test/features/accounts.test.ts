@@ -1,7 +1,8 @@
 // Account administration through HTTP: looking users up, deactivating and reactivating them,
 // resetting their access, and who may see which User fields.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, newUser, registerUser, loginTokens, loginCookie, LOGIN, ME, codeOf, TEST_PASSWORD, type TestServer, type SignedInUser } from "../support/server.js";
+import { startTestServer,
+  makeAdmin, newUser, registerUser, loginTokens, loginCookie, LOGIN, ME, codeOf, TEST_PASSWORD, type TestServer, type SignedInUser } from "../support/server.js";
 
 const LOOKUP = `query($i: UserLookupInput!) { user(input: $i) { id email username active roles { name } permissions loginTracking { loginCount } } }`;
 const SET_ACTIVE = `mutation($i: SetUserActiveInput!) { setUserActive(input: $i) { id email active } }`;
@@ -14,10 +15,6 @@ type Field = { field: string; code: string };
 const fieldErrors = (r: { errors?: Array<{ extensions?: Record<string, unknown> }> }): Field[] => (r.errors?.[0]?.extensions?.fieldErrors as Field[] | undefined) ?? [];
 const rep = (id: string) => [{ __typename: "User", id }];
 
-async function makeAdmin(s: TestServer, id: string): Promise<void> {
-  await s.running.app.models.User.updateOne({ _id: id }, { $addToSet: { roles: "admin" } });
-  await s.running.app.authState.publish("user", id);
-}
 
 let s: TestServer;
 let admin: SignedInUser;

@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import { ManualClock } from "../../src/core/clock.js";
 import {
   startTestServer,
+  makeAdmin,
   newUser,
   registerUser,
   loginTokens,
@@ -129,8 +130,7 @@ async function interleaved(kinds: Record<string, () => Promise<GqlResponse>>, ro
 /** A user with the admin role who has just signed in (so the session is fresh). */
 async function freshAdmin(srv: TestServer): Promise<SignedInUser> {
   const a = await newUser(srv);
-  await srv.running.app.models.User.updateOne({ _id: a.id }, { $addToSet: { roles: "admin" } });
-  await srv.running.app.authState.publish("user", a.id);
+  await makeAdmin(srv, a.id);
   return loginTokens(srv, a.email);
 }
 

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   startTestServer,
+  makeAdmin,
   newUser,
   registerUser,
   loginTokens,
@@ -74,10 +75,9 @@ let verifier: SignedInUser;
 let changer: SignedInUser;
 let sessionOwner: SignedInUser;
 
-async function makeAdmin(t: TestServer): Promise<SignedInUser> {
+async function newAdmin(t: TestServer): Promise<SignedInUser> {
   const u = await newUser(t);
-  await t.running.app.models.User.updateOne({ _id: u.id }, { $addToSet: { roles: "admin" } });
-  await t.running.app.authState.publish("user", u.id);
+  await makeAdmin(t, u.id);
   return u;
 }
 
@@ -86,7 +86,7 @@ const uniqueName = (prefix: string): string => `${prefix}${Date.now().toString(3
 
 beforeAll(async () => {
   s = guarded(await startTestServer());
-  admin = await makeAdmin(s);
+  admin = await newAdmin(s);
   const username = uniqueName("victim");
   victim = { ...(await newUser(s, { username })), username };
   verifier = await newUser(s);

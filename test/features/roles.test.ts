@@ -1,7 +1,8 @@
 // Roles and permissions through HTTP: who may read and change them, validation, and the effect of
 // a change on the target user's very next request with the credentials they already hold.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, newUser, registerUser, loginTokens, loginCookie, ME, codeOf, TEST_PASSWORD, type TestServer, type SignedInUser } from "../support/server.js";
+import { startTestServer,
+  makeAdmin, newUser, registerUser, loginTokens, loginCookie, ME, codeOf, TEST_PASSWORD, type TestServer, type SignedInUser } from "../support/server.js";
 
 const ROLES_Q = `{ roles { name description permissions } }`;
 const CREATE = `mutation($i: CreateRoleInput!) { createRole(input: $i) { name description permissions } }`;
@@ -17,11 +18,6 @@ const roleNames = (u: { roles: Array<{ name: string }> }): string[] => u.roles.m
 let seq = 0;
 const uniqueRole = (prefix: string): string => `${prefix}-${Date.now().toString(36)}${(seq++).toString(36)}`;
 
-/** Makes a user an administrator directly in the database (the way an operator's CLI would). */
-async function makeAdmin(s: TestServer, id: string): Promise<void> {
-  await s.running.app.models.User.updateOne({ _id: id }, { $addToSet: { roles: "admin" } });
-  await s.running.app.authState.publish("user", id);
-}
 
 let s: TestServer;
 let admin: SignedInUser;

@@ -3,10 +3,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
 import type { TestProject } from "vitest/node";
 import { startEmbeddedDb, type EmbeddedDb } from "../../src/db/embedded.js";
 import { createLogger } from "../../src/core/logger.js";
+import { freePort } from "./net.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -14,15 +14,6 @@ declare module "vitest" {
   }
 }
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
 
 let db: EmbeddedDb | null = null;
 let dir: string | null = null;

@@ -160,3 +160,9 @@ export async function newUser(s: TestServer, opts: { username?: string } = {}): 
 }
 
 export const codeOf = (r: GqlResponse): string | undefined => r.errors?.[0]?.extensions?.code as string | undefined;
+
+/** Makes a user an administrator directly in the database (as an operator with the CLI would). */
+export async function makeAdmin(s: TestServer, id: string): Promise<void> {
+  await s.running.app.models.User.updateOne({ _id: id }, { $addToSet: { roles: "admin" } });
+  await s.running.app.authState.publish("user", id);
+}
