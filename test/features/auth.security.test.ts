@@ -215,7 +215,7 @@ describe("user enumeration", () => {
     }
     // The margin is only meaningful if bcrypt really runs: a wrong password for a real account costs it.
     expect(medians.knownEmail, JSON.stringify(medians)).toBeGreaterThan(20);
-  });
+  }, 180_000);
 
   it("answers registering an existing email exactly like a new one, in the same time, and changes nothing", async () => {
     const existing = uniqueEmail("taken");
@@ -248,7 +248,7 @@ describe("user enumeration", () => {
     const detail = `median paired difference ${diff.toFixed(1)} ms; medians new ${median(samples.newEmail!.times).toFixed(1)} / existing ${median(samples.existingEmail!.times).toFixed(1)} ms`;
     expect(Math.abs(diff), detail).toBeLessThan(0.25 * reference);
     expect(reference, detail).toBeGreaterThan(20);
-  });
+  }, 180_000);
 });
 
 // ---- 2. JWT attacks -----------------------------------------------------------------------------
