@@ -30,6 +30,10 @@ export function makeFormatError(log: Logger, opts: { hideSchema?: boolean } = {}
     const original = unwrapResolverError(error);
     const { stacktrace: _s, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
     if (original instanceof AppError) return { ...formatted, message: original.message, extensions: { ...original.extensions } };
+    if (original instanceof Error && original.message.startsWith("The _entities resolver tried to load an entity for type")) {
+      // A client (gateway) mistake, not ours: @apollo/subgraph reports it as a plain Error.
+      return { message: "A representation names an unknown entity type.", path: formatted.path, extensions: { code: CORE.BAD_USER_INPUT.code } };
+    }
     if (isDatabaseDown(original)) return { message: CORE.DATABASE_UNAVAILABLE.message, path: formatted.path, extensions: { code: CORE.DATABASE_UNAVAILABLE.code } };
     if (typeof extensions.code === "string" && PASSTHROUGH.has(extensions.code)) return { ...formatted, extensions };
     log.error({ err: original }, "unexpected error");

@@ -97,4 +97,10 @@ describe("_entities", () => {
     const r = await s.gql(ENTITIES, { r: [{ __typename: "User", id: users[0]!.id }] }, { token: u.accessToken });
     expect(codeOf(r)).toBe("UNAUTHENTICATED");
   });
+
+  it("answers a representation of an unknown type as the client's mistake, without echoing it", async () => {
+    const r = await s.gql(ENTITIES, { r: [{ __typename: "NoSuchType<script>", id: "1" }] }, { token: viewer.accessToken });
+    expect(codeOf(r)).toBe("BAD_USER_INPUT");
+    expect(r.raw).not.toContain("NoSuchType");
+  });
 });
