@@ -1,8 +1,7 @@
 // Account administration through HTTP: looking users up, deactivating and reactivating them,
 // resetting their access, and who may see which User fields.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer,
-  makeAdmin, newUser, registerUser, loginTokens, loginCookie, LOGIN, ME, codeOf, TEST_PASSWORD, type TestServer, type SignedInUser } from "../support/server.js";
+import { startTestServer, newAdmin, newUser, registerUser, loginTokens, loginCookie, LOGIN, ME, codeOf, TEST_PASSWORD, type TestServer, type SignedInUser } from "../support/server.js";
 
 const LOOKUP = `query($i: UserLookupInput!) { user(input: $i) { id email username active roles { name } permissions loginTracking { loginCount } } }`;
 const SET_ACTIVE = `mutation($i: SetUserActiveInput!) { setUserActive(input: $i) { id email active } }`;
@@ -20,8 +19,7 @@ let s: TestServer;
 let admin: SignedInUser;
 beforeAll(async () => {
   s = await startTestServer();
-  admin = await newUser(s);
-  await makeAdmin(s, admin.id);
+  admin = await newAdmin(s);
 });
 afterAll(() => s.close());
 

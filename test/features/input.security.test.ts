@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   startTestServer,
-  makeAdmin,
+  newAdmin,
   newUser,
   registerUser,
   loginTokens,
@@ -75,11 +75,6 @@ let verifier: SignedInUser;
 let changer: SignedInUser;
 let sessionOwner: SignedInUser;
 
-async function newAdmin(t: TestServer): Promise<SignedInUser> {
-  const u = await newUser(t);
-  await makeAdmin(t, u.id);
-  return u;
-}
 
 let seq = 0;
 const uniqueName = (prefix: string): string => `${prefix}${Date.now().toString(36)}${(seq++).toString(36)}`;

@@ -1,8 +1,7 @@
 // Roles and permissions through HTTP: who may read and change them, validation, and the effect of
 // a change on the target user's very next request with the credentials they already hold.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer,
-  makeAdmin, newUser, registerUser, loginTokens, loginCookie, ME, codeOf, TEST_PASSWORD, type TestServer, type SignedInUser } from "../support/server.js";
+import { startTestServer, makeAdmin, newAdmin, newUser, registerUser, loginTokens, loginCookie, ME, codeOf, TEST_PASSWORD, type TestServer, type SignedInUser } from "../support/server.js";
 
 const ROLES_Q = `{ roles { name description permissions } }`;
 const CREATE = `mutation($i: CreateRoleInput!) { createRole(input: $i) { name description permissions } }`;
@@ -23,8 +22,7 @@ let s: TestServer;
 let admin: SignedInUser;
 beforeAll(async () => {
   s = await startTestServer();
-  admin = await newUser(s);
-  await makeAdmin(s, admin.id);
+  admin = await newAdmin(s);
 });
 afterAll(() => s.close());
 

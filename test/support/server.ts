@@ -166,3 +166,10 @@ export async function makeAdmin(s: TestServer, id: string): Promise<void> {
   await s.running.app.models.User.updateOne({ _id: id }, { $addToSet: { roles: "admin" } });
   await s.running.app.authState.publish("user", id);
 }
+
+/** A newly registered, signed-in (so fresh) administrator. */
+export async function newAdmin(s: TestServer): Promise<SignedInUser & { password: string }> {
+  const u = await newUser(s);
+  await makeAdmin(s, u.id);
+  return u;
+}
