@@ -16,6 +16,7 @@ import { UserService } from "./core/users.js";
 import { SignInService } from "./core/sign-in.js";
 import { DatabaseLimiterStore, RateLimiter, RedisLimiterStore } from "./core/rate-limit.js";
 import { deriveKey } from "./core/crypto.js";
+import { createMailer } from "./core/mail/index.js";
 import { AuthService } from "./features/auth/auth.service.js";
 import { RegistrationService } from "./features/registration/registration.service.js";
 import { RoleService } from "./features/roles/roles.service.js";
@@ -42,7 +43,9 @@ export function createKernel(config: Config, conn: Connection, log: Logger, cloc
   const signIn = new SignInService(models.User, sessions, authState, events, clock, config.sessions.absoluteTtlSeconds);
   const limiter = new RateLimiter(config.rateLimit.redisUrl ? new RedisLimiterStore(config.rateLimit.redisUrl, config.rateLimit.redisKeyPrefix) : new DatabaseLimiterStore(models.RateHit, clock));
 
-  return { config, log, clock, models, events, passwords, keys, access, authState, claims, sessions, users, signIn, limiter };
+  const mailer = createMailer({ ...config.mail, dataDir: config.dataDir, productName: config.productName, publicUrl: config.publicUrl }, log);
+
+  return { config, log, clock, models, events, passwords, keys, access, authState, claims, sessions, users, signIn, limiter, mailer };
 }
 
 export type Kernel = ReturnType<typeof createKernel>;
@@ -81,6 +84,7 @@ export function createApp(config: Config, conn: Connection, log: Logger, clock: 
     async stop(): Promise<void> {
       timers.forEach(clearInterval);
       authState.stop();
+      kernel.mailer.close();
       await limiter.store.close();
     },
   };

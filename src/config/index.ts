@@ -13,6 +13,7 @@ export const ENV_ALIASES: Record<string, string> = {
   PORT: "http.port",
   MONGODB_URI: "database.uri",
   REDIS_URL: "rateLimit.redisUrl",
+  SMTP_URL: "mail.smtpUrl",
   LOG_LEVEL: "log.level",
   DATA_DIR: "dataDir",
   PUBLIC_URL: "publicUrl",

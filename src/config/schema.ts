@@ -88,6 +88,12 @@ export const configSchema = z.object({
     emailMaxLength: int(254, "Longest accepted email address.", { min: 6, max: 320 }),
   }),
 
+  mail: z.object({
+    smtpUrl: optionalStr("SMTP server (SMTP_URL): smtp://user:pass@host:587 (STARTTLS when offered; add ?requireTLS=true to insist) or smtps://user:pass@host:465. Unset: each message is written as an .eml file under dataDir/mail and its link is logged (development only).", "unset (file mailer)"),
+    from: str("GraphQL Auth <no-reply@localhost>", "Sender (From) of every message: one address, optionally with a display name."),
+    timeoutMs: int(5_000, "Limit for each SMTP step (connect, greeting, each reply); a whole delivery is abandoned after three times this, and the caller gets MAIL_DELIVERY_FAILED.", { min: 100, max: 120_000 }),
+  }),
+
   genericResponses: bool(true, "Answer login and registration identically whether or not the account exists (no user enumeration)."),
 
   rateLimit: z.object({
