@@ -27,7 +27,12 @@ export function createKernel(config: Config, conn: Connection, log: Logger, cloc
   const models = createModels(conn);
   const events = new EventBus(log);
   const passwords = new PasswordHasher(config.passwords, config.secrets.pepper);
-  const keys = new KeyRing(models.SigningKey, config.secrets.encryptionKey, config.tokens.accessTokenTtlSeconds + config.tokens.keyRefreshSeconds + 60, clock);
+  const keys = new KeyRing(
+    models.SigningKey,
+    config.secrets.encryptionKey,
+    { retainSeconds: config.tokens.accessTokenTtlSeconds + config.tokens.keyRefreshSeconds + 60, activationDelaySeconds: config.tokens.keyActivationDelaySeconds },
+    clock,
+  );
   const access = new AccessTokens(keys, {
     issuer: config.tokens.issuer ?? config.publicUrl,
     audience: config.tokens.audience,

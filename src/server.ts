@@ -198,25 +198,25 @@ export async function startServer(opts: { config: Config; log: Logger; clock?: C
   const host = config.http.host === "0.0.0.0" || config.http.host === "::" ? "127.0.0.1" : config.http.host;
   const url = `http://${host}:${addr.port}`;
 
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      const force = setTimeout(() => httpServer.closeAllConnections(), config.http.shutdownGraceMs);
+      await apollo.stop(); // the drain plugin stops accepting and waits for in-flight requests
+      clearTimeout(force);
+      await app.stop();
+      await db.close();
+    })());
+
   const ready = db.connect(() => app.onDatabaseReady()).then(() => app.startBackgroundJobs());
   ready.catch((err: unknown) => log.fatal({ err: (err as Error).message }, "database setup failed"));
-  await Promise.race([ready, new Promise((r) => setTimeout(r, config.database.serverSelectionTimeoutMs + 2000))]);
+  try {
+    // Serve at once; wait a little for the database so a healthy start is ready when this returns.
+    await Promise.race([ready, new Promise((r) => setTimeout(r, config.database.serverSelectionTimeoutMs + 2000))]);
+  } catch (err) {
+    await close();
+    throw err;
+  }
   log.info({ url: `${url}/graphql` }, "listening");
-
-  let closing: Promise<void> | null = null;
-  return {
-    url,
-    app,
-    db,
-    server: httpServer,
-    ready,
-    close: () =>
-      (closing ??= (async () => {
-        const force = setTimeout(() => httpServer.closeAllConnections(), config.http.shutdownGraceMs);
-        await apollo.stop(); // the drain plugin stops accepting and waits for in-flight requests
-        clearTimeout(force);
-        await app.stop();
-        await db.close();
-      })()),
-  };
+  return { url, app, db, server: httpServer, ready, close };
 }

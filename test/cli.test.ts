@@ -254,27 +254,37 @@ describe("roles", () => {
 });
 
 describe("keys", () => {
-  it("rotate adds a signing key that the server publishes after its key reload; the old one keeps verifying", async () => {
+  const jwksKids = async () => ((await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+  const kidOf = (token: string) => (JSON.parse(Buffer.from(token.split(".")[0] as string, "base64url").toString()) as { kid: string }).kid;
+  type Listed = { kid: string; keys: Array<{ kid: string; status: string; retiredAt: string | null }> };
+
+  it("rotate publishes a pending key first; --now makes a new key sign at once; old keys keep verifying", async () => {
     const { email } = await registerUser(s);
     const before = await loginTokens(s, email);
-    const oldKids = ((await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
-    expect(oldKids.length).toBeGreaterThan(0);
+    const oldKids = await jwksKids();
+    expect(oldKids).toContain(kidOf(before.accessToken));
 
-    const rotated = await cliOk<{ kid: string; keys: Array<{ kid: string; status: string }> }>(["keys", "rotate"]);
-    expect(oldKids).not.toContain(rotated.kid);
-    expect(rotated.keys.find((k) => k.kid === rotated.kid)?.status).toBe("signing");
+    // Planned rotation: published now, signing only after tokens.keyActivationDelaySeconds.
+    const planned = await cliOk<Listed>(["keys", "rotate"]);
+    expect(oldKids).not.toContain(planned.kid);
+    expect(planned.keys.find((k) => k.kid === planned.kid)?.status).toBe("pending");
+    expect(planned.keys.find((k) => k.kid === kidOf(before.accessToken))?.status).toBe("signing");
     await s.running.app.keys.reload(); // what the server does every tokens.keyRefreshSeconds
-    const jwks = (await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
-    expect(jwks.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([...oldKids, rotated.kid]));
+    expect(await jwksKids()).toEqual(expect.arrayContaining([...oldKids, planned.kid]));
+    expect(kidOf((await loginTokens(s, email)).accessToken)).toBe(kidOf(before.accessToken));
 
+    // Emergency rotation: signs at once and replaces the pending key.
+    const urgent = await cliOk<Listed>(["keys", "rotate", "--now"]);
+    expect(urgent.keys.find((k) => k.kid === urgent.kid)?.status).toBe("signing");
+    expect(urgent.keys.find((k) => k.kid === planned.kid)).toBeUndefined();
+    await s.running.app.keys.reload();
     const after = await loginTokens(s, email);
-    const header = JSON.parse(Buffer.from(after.accessToken.split(".")[0] as string, "base64url").toString()) as { kid: string };
-    expect(header.kid).toBe(rotated.kid);
+    expect(kidOf(after.accessToken)).toBe(urgent.kid);
     expect(await meCode(after.accessToken)).toBeUndefined();
     expect(await meCode(before.accessToken)).toBeUndefined();
 
-    const listed = await cliOk<{ keys: Array<{ kid: string; status: string; retiredAt: string | null }> }>(["keys", "list"]);
-    expect(listed.keys.filter((k) => k.status === "signing").map((k) => k.kid)).toEqual([rotated.kid]);
+    const listed = await cliOk<Listed>(["keys", "list"]);
+    expect(listed.keys.filter((k) => k.status === "signing").map((k) => k.kid)).toEqual([urgent.kid]);
     for (const kid of oldKids) expect(listed.keys.find((k) => k.kid === kid)).toMatchObject({ status: "verifying", retiredAt: expect.any(String) });
   }, 60_000);
 });

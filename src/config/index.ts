@@ -130,6 +130,9 @@ export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.
   if (cfg.sessions.cookieName.startsWith("__Host-") && !cfg.sessions.cookieSecure) {
     throw new ConfigError("sessions.cookieName uses the __Host- prefix, which browsers only accept with sessions.cookieSecure=true");
   }
+  if (cfg.tokens.keyActivationDelaySeconds < cfg.tokens.keyRefreshSeconds) {
+    throw new ConfigError("tokens.keyActivationDelaySeconds must be at least tokens.keyRefreshSeconds, or some instance would sign with a key another does not publish yet");
+  }
   if (cfg.identity.usernameMinLength > cfg.identity.usernameMaxLength) throw new ConfigError("identity.usernameMinLength > usernameMaxLength");
   if (cfg.passwords.minLength > cfg.passwords.maxLength) throw new ConfigError("passwords.minLength > maxLength");
   return { ...cfg, secrets: resolveSecrets(cfg) };

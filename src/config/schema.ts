@@ -53,6 +53,7 @@ export const configSchema = z.object({
     audience: str("graphql-auth", "JWT `aud` of access tokens; other subgraphs verify it."),
     accessTokenTtlSeconds: int(900, "Lifetime of an access token. Other services that verify it through the JWKS may accept it this long after revocation.", { min: 10 }),
     keyRefreshSeconds: int(60, "How often each instance reloads the signing key ring from the database.", { min: 1 }),
+    keyActivationDelaySeconds: int(180, "A rotated-in signing key is published this long before it signs (at least keyRefreshSeconds), so every instance's JWKS has it first.", { min: 0 }),
     verifiedCacheSize: int(10_000, "Verified access tokens kept in memory per process (each until its exp).", { min: 0 }),
   }),
 

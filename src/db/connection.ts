@@ -47,25 +47,36 @@ export async function openDatabase(config: Config, log: Logger, dbName?: string)
   conn.on("reconnected", () => log.info({ uri: redactUri(uri) }, "database reconnected"));
 
   let ready = false;
+  const retryLater = async (attempt: number, err: unknown) => {
+    log.error(
+      { uri: redactUri(uri), attempt, err: (err as Error).message },
+      "cannot reach the database at this URI: check that it is running and reachable, or unset MONGODB_URI to use the embedded one; retrying in 2 s",
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+  };
   const connect = async (onReady: () => Promise<void>) => {
     for (let attempt = 1; !closed; attempt++) {
       try {
         if (conn.readyState !== 1) await conn.openUri(uri, options);
-        await onReady();
-        ready = true;
-        log.info({ uri: redactUri(uri), db: conn.name }, "database ready");
-        return;
       } catch (err) {
         // A URI that cannot be parsed will never work: fail now instead of retrying forever.
         if ((err as Error).name === "MongoParseError" || /Invalid scheme|Invalid connection string/i.test((err as Error).message)) {
           throw new Error(`MONGODB_URI is not a valid MongoDB connection string (${redactUri(uri)}): ${(err as Error).message}`);
         }
-        log.error(
-          { uri: redactUri(uri), attempt, err: (err as Error).message },
-          "cannot reach the database at this URI: check that it is running and reachable, or unset MONGODB_URI to use the embedded one; retrying in 2 s",
-        );
-        await new Promise((r) => setTimeout(r, 2000));
+        await retryLater(attempt, err);
+        continue;
       }
+      try {
+        await onReady();
+      } catch (err) {
+        // Only an outage is worth retrying; anything else (e.g. a wrong secret) fails the start.
+        if (!isDatabaseDown(err)) throw err;
+        await retryLater(attempt, err);
+        continue;
+      }
+      ready = true;
+      log.info({ uri: redactUri(uri), db: conn.name }, "database ready");
+      return;
     }
   };
 
