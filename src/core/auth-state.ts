@@ -30,7 +30,7 @@ interface Entry {
 export class RoleDirectory {
   private roles = new Map<string, RoleData>();
   private loadedAt = 0;
-  private loading: Promise<void> | null = null;
+  private loading: Promise<Map<string, RoleData>> | null = null;
   /** Bumped by every invalidation: a load that started before one is used once, never kept. */
   private generation = 0;
   constructor(private readonly Role: Model<RoleData>, private readonly ttlMs: number) {}
@@ -42,20 +42,23 @@ export class RoleDirectory {
   }
 
   async get(): Promise<Map<string, RoleData>> {
-    if (Date.now() - this.loadedAt > this.ttlMs || this.loadedAt === 0) {
-      const started = this.generation;
-      const load = (this.loading ??= this.Role.find()
-        .lean()
-        .then((docs) => {
-          this.roles = new Map(docs.map((r) => [r.name, r]));
-          if (started === this.generation) this.loadedAt = Date.now();
-        })
-        .finally(() => {
-          if (this.loading === load) this.loading = null;
-        }));
-      await load;
-    }
-    return this.roles;
+    if (this.loadedAt !== 0 && Date.now() - this.loadedAt <= this.ttlMs) return this.roles;
+    const started = this.generation;
+    const load = (this.loading ??= this.Role.find()
+      .lean()
+      .then((docs) => {
+        const roles = new Map(docs.map((r) => [r.name, r]));
+        // A load that began before an invalidation answers its callers but replaces nothing.
+        if (started === this.generation) {
+          this.roles = roles;
+          this.loadedAt = Date.now();
+        }
+        return roles;
+      })
+      .finally(() => {
+        if (this.loading === load) this.loading = null;
+      }));
+    return load;
   }
 
   async permissionsOf(roleNames: string[]): Promise<string[]> {

@@ -108,17 +108,18 @@ export class UserService {
     }
   }
 
-  async byId(id: string): Promise<LeanUser> {
-    const user = Types.ObjectId.isValid(id) ? await this.User.findById(id).lean() : null;
-    if (!user) throw new AppError(USERS.USER_DOES_NOT_EXIST);
-    return user;
+  /** The user, or null for an unknown or malformed id. */
+  findById(id: string): Promise<LeanUser | null> {
+    return Types.ObjectId.isValid(id) ? this.User.findById(id).lean() : Promise.resolve(null);
   }
+
 
   /**
    * Updates one user and returns it. Not findOneAndUpdate: FerretDB v1 refuses findAndModify with
    * a projection (passwordHash is select: false) and would not make it atomic anyway.
    */
   async update(userId: Types.ObjectId | string, update: UpdateQuery<UserData>): Promise<LeanUser> {
+    if (!Types.ObjectId.isValid(String(userId))) throw new AppError(USERS.USER_DOES_NOT_EXIST);
     const res = await this.User.updateOne({ _id: userId }, update);
     const user = res.matchedCount ? await this.User.findById(userId).lean() : null;
     if (!user) throw new AppError(USERS.USER_DOES_NOT_EXIST);

@@ -8,7 +8,7 @@ export class AccountService {
 
   async lookup(input: { id?: string | null; email?: string | null }): Promise<LeanUser | null> {
     if (!input.id === !input.email) new InputCheck().add("id", FIELD.EXACTLY_ONE, "Give exactly one of id and email.").throwIfAny();
-    if (input.id) return this.k.users.byId(input.id).catch(() => null);
+    if (input.id) return this.k.users.findById(input.id);
     const email = input.email as string;
     if (email.length > this.k.config.identity.emailMaxLength) return null;
     return this.k.users.findByEmailKey(normalizeEmail(email).emailKey);
@@ -16,7 +16,6 @@ export class AccountService {
 
   /** A deactivated user's sessions are revoked, so the very next request is refused. */
   async setActive(userId: string, active: boolean, by: string): Promise<LeanUser> {
-    await this.k.users.byId(userId);
     const user = await this.k.users.setActive(userId, active);
     this.k.events.emit(active ? "user.activated" : "user.deactivated", { userId, by });
     return user;
@@ -24,14 +23,12 @@ export class AccountService {
 
   /** Flask-Security's reset_access: every session and token of the user dies at once. */
   async resetAccess(userId: string, by: string): Promise<LeanUser> {
-    await this.k.users.byId(userId);
     const user = await this.k.users.rotateUniquifier(userId);
     this.k.events.emit("user.accessReset", { userId, by });
     return user;
   }
 
   async changePassword(userId: string, password: string, by: string): Promise<LeanUser> {
-    await this.k.users.byId(userId);
     const user = await this.k.users.setPassword(userId, password);
     this.k.events.emit("password.changed", { userId, by });
     return user;

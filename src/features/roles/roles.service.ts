@@ -55,8 +55,7 @@ export class RoleService {
 
   async grant(userId: string, roleName: string, by: string): Promise<LeanUser> {
     await this.requireRole(roleName);
-    const user = await this.k.users.byId(userId);
-    const updated = await this.k.users.update(user._id, { $addToSet: { roles: roleName } });
+    const updated = await this.k.users.update(userId, { $addToSet: { roles: roleName } });
     await this.k.authState.publish("user", userId);
     this.k.events.emit("role.granted", { userId, role: roleName, by });
     return updated;
@@ -64,8 +63,7 @@ export class RoleService {
 
   async revoke(userId: string, roleName: string, by: string): Promise<LeanUser> {
     await this.requireRole(roleName);
-    const user = await this.k.users.byId(userId);
-    const updated = await this.k.users.update(user._id, { $pull: { roles: roleName } });
+    const updated = await this.k.users.update(userId, { $pull: { roles: roleName } });
     await this.k.authState.publish("user", userId);
     this.k.events.emit("role.revoked", { userId, role: roleName, by });
     return updated;
