@@ -17,11 +17,13 @@ import { SignInService } from "./core/sign-in.js";
 import { DatabaseLimiterStore, RateLimiter, RedisLimiterStore } from "./core/rate-limit.js";
 import { deriveKey } from "./core/crypto.js";
 import { createMailer } from "./core/mail/index.js";
+import { LinkTokens } from "./core/links.js";
 import { AuthService } from "./features/auth/auth.service.js";
 import { RegistrationService } from "./features/registration/registration.service.js";
 import { RoleService } from "./features/roles/roles.service.js";
 import { AccountService } from "./features/accounts/accounts.service.js";
 import { ChangePasswordService } from "./features/change-password/change-password.service.js";
+import { ConfirmationService } from "./features/confirmation/confirmation.service.js";
 
 export function createKernel(config: Config, conn: Connection, log: Logger, clock: Clock) {
   const models = createModels(conn);
@@ -50,7 +52,9 @@ export function createKernel(config: Config, conn: Connection, log: Logger, cloc
 
   const mailer = createMailer({ ...config.mail, dataDir: config.dataDir, productName: config.productName, publicUrl: config.publicUrl }, log);
 
-  return { config, log, clock, models, events, passwords, keys, access, authState, claims, sessions, users, signIn, limiter, mailer };
+  const links = new LinkTokens(models.LinkToken, models.User, claims, clock, config.publicUrl);
+
+  return { config, log, clock, models, events, passwords, keys, access, authState, claims, sessions, users, signIn, limiter, mailer, links };
 }
 
 export type Kernel = ReturnType<typeof createKernel>;
@@ -58,12 +62,14 @@ export type Kernel = ReturnType<typeof createKernel>;
 export function createApp(config: Config, conn: Connection, log: Logger, clock: Clock = systemClock) {
   const kernel = createKernel(config, conn, log, clock);
   const { models, keys, authState, claims, limiter, sessions } = kernel;
+  const confirmation = new ConfirmationService(kernel);
   const features = {
-    auth: new AuthService(kernel),
-    registration: new RegistrationService(kernel),
+    auth: new AuthService(kernel, confirmation),
+    registration: new RegistrationService(kernel, confirmation),
     roles: new RoleService(kernel),
     accounts: new AccountService(kernel),
     changePassword: new ChangePasswordService(kernel),
+    confirmation,
   };
 
   const timers: NodeJS.Timeout[] = [];
@@ -84,7 +90,7 @@ export function createApp(config: Config, conn: Connection, log: Logger, clock: 
         timers.push(t);
       };
       every(config.tokens.keyRefreshSeconds * 1000, () => keys.reload());
-      every(60_000, () => Promise.all([claims.sweep(), limiter.store.sweep(), authState.sweepFeed(), sessions.sweep()]));
+      every(60_000, () => Promise.all([claims.sweep(), limiter.store.sweep(), authState.sweepFeed(), sessions.sweep(), kernel.links.sweep()]));
     },
     async stop(): Promise<void> {
       timers.forEach(clearInterval);

@@ -81,6 +81,7 @@ beforeAll(async () => {
       log: { level: "info" },
       passwords: { bcryptCost: 4 },
       rateLimit: { loginPerClient: 100_000, registerPerClient: 100_000 },
+      confirmation: { requiredForLogin: false },
     },
     {},
   );

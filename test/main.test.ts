@@ -14,7 +14,7 @@ const dataDir = mkdtempSync(join(tmpdir(), "gqlauth-main-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 async function start(port: number, dbPort: number): Promise<{ child: ChildProcess; output: () => string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HTTP_HOST: "127.0.0.1", DATABASE_EMBEDDED_PORT: String(dbPort), LOG_LEVEL: "info", PASSWORDS_BCRYPT_COST: "4", NODE_ENV: "development" };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HTTP_HOST: "127.0.0.1", DATABASE_EMBEDDED_PORT: String(dbPort), LOG_LEVEL: "info", PASSWORDS_BCRYPT_COST: "4", CONFIRMATION_REQUIRED_FOR_LOGIN: "false", NODE_ENV: "development" };
   delete env.MONGODB_URI;
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";

@@ -60,7 +60,7 @@ describe("embedded database across a restart", () => {
   it("keeps users, the signing key and issued tokens; the owned FerretDB stops with the server", async () => {
     const embeddedPort = await freePort();
     // env {} : no MONGODB_URI from the environment, exactly the `npm start` default path
-    const config = loadConfig({ env: "test", dataDir, http: { host: "127.0.0.1", port: 0 }, database: { embeddedPort }, log: { level: "silent" }, passwords: { bcryptCost: 4 } }, {});
+    const config = loadConfig({ env: "test", dataDir, http: { host: "127.0.0.1", port: 0 }, database: { embeddedPort }, log: { level: "silent" }, passwords: { bcryptCost: 4 }, confirmation: { requiredForLogin: false } }, {});
     expect(config.database.uri).toBeUndefined();
 
     const first = await start(config);

@@ -83,6 +83,14 @@ export const configSchema = z.object({
     enabled: bool(true, "Offer the changePassword mutation."),
   }),
 
+  confirmation: z.object({
+    enabled: bool(true, "Email confirmation (confirmEmail, sendConfirmation): registration mails a confirmation link. Off: registration mails a welcome message instead."),
+    tokenTtlSeconds: int(2 * DAY, "Lifetime of a confirmation link.", { min: 60 }),
+    requiredForLogin: bool(true, "Unconfirmed users cannot sign in (CONFIRMATION_REQUIRED, said only after a correct password)."),
+    sendPerAddress: int(3, "sendConfirmation requests per address (known or not) per rateLimit.windowSeconds.", { min: 1 }),
+    sendPerClient: int(20, "sendConfirmation requests per client address per rateLimit.windowSeconds.", { min: 1 }),
+  }),
+
   identity: z.object({
     usernameMinLength: int(4, "Fewest characters in a username.", { min: 1 }),
     usernameMaxLength: int(32, "Most characters in a username.", { min: 1, max: 256 }),

@@ -5,8 +5,9 @@ import type { Logger } from "./logger.js";
 export interface EventMap {
   "user.registered": { userId: string; via: "register" | "cli" };
   "user.registerAttemptExisting": { userId: string };
+  "user.confirmed": { userId: string };
   "user.loggedIn": { userId: string; sessionId: string; method: string; ip: string };
-  "user.loginFailed": { identityHash: string; ip: string; reason: "credentials" | "inactive" | "rate_limited" };
+  "user.loginFailed": { identityHash: string; ip: string; reason: "credentials" | "inactive" | "unconfirmed" | "rate_limited" };
   "user.loggedOut": { userId: string; sessionId: string };
   "user.reauthenticated": { userId: string; sessionId: string; method: string };
   "user.activated": { userId: string; by: string };

@@ -3,9 +3,10 @@ import { userModel } from "./user.model.js";
 import { roleModel } from "./role.model.js";
 import { sessionModel } from "./session.model.js";
 import { kernelModels } from "./kernel.models.js";
+import { linkTokenModel } from "./link-token.model.js";
 
 export function createModels(conn: Connection) {
-  return { User: userModel(conn), Role: roleModel(conn), Session: sessionModel(conn), ...kernelModels(conn) };
+  return { User: userModel(conn), Role: roleModel(conn), Session: sessionModel(conn), LinkToken: linkTokenModel(conn), ...kernelModels(conn) };
 }
 
 export type Models = ReturnType<typeof createModels>;

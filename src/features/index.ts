@@ -7,6 +7,7 @@ import { registrationResolvers } from "./registration/registration.resolvers.js"
 import { rolesResolvers } from "./roles/roles.resolvers.js";
 import { accountsResolvers } from "./accounts/accounts.resolvers.js";
 import { changePasswordResolvers } from "./change-password/change-password.resolvers.js";
+import { confirmationResolvers } from "./confirmation/confirmation.resolvers.js";
 
 export interface FeatureModule {
   name: string;
@@ -22,4 +23,5 @@ export const FEATURES: FeatureModule[] = [
   { name: "roles", sdl: "roles.graphql", enabled: () => true, resolvers: rolesResolvers },
   { name: "accounts", sdl: "accounts.graphql", enabled: () => true, resolvers: accountsResolvers },
   { name: "change-password", sdl: "change-password.graphql", enabled: (c) => c.changePassword.enabled, resolvers: changePasswordResolvers },
+  { name: "confirmation", sdl: "confirmation.graphql", enabled: (c) => c.confirmation.enabled, resolvers: confirmationResolvers },
 ];

@@ -26,6 +26,18 @@ export type ChangePasswordInput = {
   newPassword: Scalars['String']['input'];
 };
 
+export type ConfirmEmailInput = {
+  token: Scalars['String']['input'];
+};
+
+export type ConfirmEmailPayload = {
+  __typename?: 'ConfirmEmailPayload';
+  /** Always true (failures are errors). */
+  confirmed: Scalars['Boolean']['output'];
+  /** The address just confirmed. */
+  email: Scalars['EmailAddress']['output'];
+};
+
 export type CreateRoleInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   /** Letters, digits, '-', '_' or '.'; 1 to 64 characters. */
@@ -61,6 +73,13 @@ export type LoginTracking = {
   loginCount: Scalars['Int']['output'];
 };
 
+export type MailAccepted = {
+  __typename?: 'MailAccepted';
+  /** Always true; the same answer whether or not a mail was sent. */
+  accepted: Scalars['Boolean']['output'];
+  message: Scalars['String']['output'];
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** @deprecated Placeholder so features can extend Mutation. */
@@ -71,6 +90,12 @@ export type Mutation = {
    * the caller gets a new session (cookie or tokens, as it signed in).
    */
   changePassword: SignedIn;
+  /**
+   * Confirm an email address with the token of a confirmation link
+   * (`<publicUrl>/confirm-email#token=…`). Each link works once; a newer link, a password or access
+   * reset, or an email change kills older links. Does not sign in.
+   */
+  confirmEmail: ConfirmEmailPayload;
   createRole: Role;
   grantRole: User;
   /**
@@ -95,6 +120,11 @@ export type Mutation = {
   revokeRole: User;
   /** End one of your own sessions. */
   revokeSession: Scalars['Boolean']['output'];
+  /**
+   * Send a new confirmation link. The answer is the same MailAccepted whether or not the address
+   * exists or is already confirmed; limited per address and per client.
+   */
+  sendConfirmation: MailAccepted;
   /** Deactivate or reactivate an account. A deactivated user is refused on the very next request. */
   setUserActive: User;
   /** Re-verify with the password to make the session fresh again (Flask-Security's verify). */
@@ -109,6 +139,11 @@ export type MutationAddPermissionsArgs = {
 
 export type MutationChangePasswordArgs = {
   input: ChangePasswordInput;
+};
+
+
+export type MutationConfirmEmailArgs = {
+  input: ConfirmEmailInput;
 };
 
 
@@ -154,6 +189,11 @@ export type MutationRevokeRoleArgs = {
 
 export type MutationRevokeSessionArgs = {
   input: RevokeSessionInput;
+};
+
+
+export type MutationSendConfirmationArgs = {
+  input: SendConfirmationInput;
 };
 
 
@@ -229,6 +269,10 @@ export type RoleAssignmentInput = {
 export type RolePermissionsInput = {
   permissions: Array<Scalars['String']['input']>;
   role: Scalars['String']['input'];
+};
+
+export type SendConfirmationInput = {
+  email: Scalars['String']['input'];
 };
 
 export type Session = {
@@ -413,6 +457,8 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   ChangePasswordInput: ChangePasswordInput;
+  ConfirmEmailInput: ConfirmEmailInput;
+  ConfirmEmailPayload: ResolverTypeWrapper<ConfirmEmailPayload>;
   CreateRoleInput: CreateRoleInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
@@ -421,6 +467,7 @@ export type ResolversTypes = {
   LoginResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['LoginResult']>;
   LoginTracking: ResolverTypeWrapper<LoginTracking>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  MailAccepted: ResolverTypeWrapper<MailAccepted>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RefreshTokenInput: RefreshTokenInput;
@@ -433,6 +480,7 @@ export type ResolversTypes = {
   Role: ResolverTypeWrapper<RoleData>;
   RoleAssignmentInput: RoleAssignmentInput;
   RolePermissionsInput: RolePermissionsInput;
+  SendConfirmationInput: SendConfirmationInput;
   Session: ResolverTypeWrapper<SessionData>;
   SessionDelivery: SessionDelivery;
   SetUserActiveInput: SetUserActiveInput;
@@ -449,6 +497,8 @@ export type ResolversTypes = {
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   ChangePasswordInput: ChangePasswordInput;
+  ConfirmEmailInput: ConfirmEmailInput;
+  ConfirmEmailPayload: ConfirmEmailPayload;
   CreateRoleInput: CreateRoleInput;
   DateTime: Scalars['DateTime']['output'];
   EmailAddress: Scalars['EmailAddress']['output'];
@@ -457,6 +507,7 @@ export type ResolversParentTypes = {
   LoginResult: ResolversUnionTypes<ResolversParentTypes>['LoginResult'];
   LoginTracking: LoginTracking;
   Int: Scalars['Int']['output'];
+  MailAccepted: MailAccepted;
   Mutation: Record<PropertyKey, never>;
   Query: Record<PropertyKey, never>;
   RefreshTokenInput: RefreshTokenInput;
@@ -469,6 +520,7 @@ export type ResolversParentTypes = {
   Role: RoleData;
   RoleAssignmentInput: RoleAssignmentInput;
   RolePermissionsInput: RolePermissionsInput;
+  SendConfirmationInput: SendConfirmationInput;
   Session: SessionData;
   SetUserActiveInput: SetUserActiveInput;
   SignedIn: SignedInResult;
@@ -512,6 +564,11 @@ export type ShareableDirectiveArgs = { };
 
 export type ShareableDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = ShareableDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type ConfirmEmailPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConfirmEmailPayload'] = ResolversParentTypes['ConfirmEmailPayload']> = {
+  confirmed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  email?: Resolver<ResolversTypes['EmailAddress'], ParentType, ContextType>;
+};
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -538,10 +595,16 @@ export type LoginTrackingResolvers<ContextType = GraphQLContext, ParentType exte
   loginCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type MailAcceptedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MailAccepted'] = ResolversParentTypes['MailAccepted']> = {
+  accepted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   _noop?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   addPermissions?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationAddPermissionsArgs, 'input'>>;
   changePassword?: Resolver<ResolversTypes['SignedIn'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'input'>>;
+  confirmEmail?: Resolver<ResolversTypes['ConfirmEmailPayload'], ParentType, ContextType, RequireFields<MutationConfirmEmailArgs, 'input'>>;
   createRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationCreateRoleArgs, 'input'>>;
   grantRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationGrantRoleArgs, 'input'>>;
   login?: Resolver<ResolversTypes['LoginResult'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
@@ -553,6 +616,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   revokeOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   revokeRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRevokeRoleArgs, 'input'>>;
   revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'input'>>;
+  sendConfirmation?: Resolver<ResolversTypes['MailAccepted'], ParentType, ContextType, RequireFields<MutationSendConfirmationArgs, 'input'>>;
   setUserActive?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetUserActiveArgs, 'input'>>;
   verifyPassword?: Resolver<ResolversTypes['VerifyPayload'], ParentType, ContextType, RequireFields<MutationVerifyPasswordArgs, 'input'>>;
 };
@@ -627,11 +691,13 @@ export type VerifyPayloadResolvers<ContextType = GraphQLContext, ParentType exte
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
+  ConfirmEmailPayload?: ConfirmEmailPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
   FieldError?: FieldErrorResolvers<ContextType>;
   LoginResult?: LoginResultResolvers<ContextType>;
   LoginTracking?: LoginTrackingResolvers<ContextType>;
+  MailAccepted?: MailAcceptedResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RegisterResult?: RegisterResultResolvers<ContextType>;

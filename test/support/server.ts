@@ -55,6 +55,9 @@ export async function startTestServer(overrides: Record<string, unknown> = {}, c
     // Every test client comes from 127.0.0.1: per-client limits are raised here and tested on
     // their own servers; per-identity limits keep their defaults.
     rateLimit: { loginPerClient: 100_000, registerPerClient: 100_000 },
+    // Suites that register and sign in at once; confirmation is tested with it required in
+    // test/features/confirmation*.test.ts.
+    confirmation: { requiredForLogin: false },
   };
   const config = loadConfig(deepMerge(base, overrides), {});
   const running = await startServer({ config, log: createLogger(config.log.level), dbName: opts.dbName ?? `t_${randomBytes(6).toString("hex")}`, ...(clock ? { clock } : {}) });

@@ -10,6 +10,7 @@ import type { CookieJar } from "../../core/cookies.js";
 import type { Viewer } from "../../core/viewer.js";
 import type { SignedInResult } from "../../core/sign-in.js";
 import { AUTH } from "./auth.errors.js";
+import type { ConfirmationService } from "../confirmation/confirmation.service.js";
 
 export interface RequestInfo {
   client: ClientInfo;
@@ -19,7 +20,7 @@ export interface RequestInfo {
 const MAX_IDENTITY_LENGTH = 320;
 
 export class AuthService {
-  constructor(private readonly k: Kernel) {}
+  constructor(private readonly k: Kernel, private readonly confirmation: ConfirmationService) {}
 
   private get rules() {
     const rl = this.k.config.rateLimit;
@@ -67,6 +68,12 @@ export class AuthService {
       // Only said to someone who knows the password, as Flask-Security does.
       this.k.events.emit("user.loginFailed", { identityHash: identityKey, ip: req.client.ip, reason: "inactive" });
       throw new AppError(AUTH.DISABLED_ACCOUNT);
+    }
+    try {
+      this.confirmation.assertMaySignIn(user); // also only after a correct password
+    } catch (err) {
+      this.k.events.emit("user.loginFailed", { identityHash: identityKey, ip: req.client.ip, reason: "unconfirmed" });
+      throw err;
     }
     const { passwordHash, ...lean } = user;
     if (passwordHash && this.k.passwords.needsRehash(passwordHash)) {

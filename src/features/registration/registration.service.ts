@@ -4,6 +4,7 @@ import { USERS } from "../../core/users.js";
 import type { AcceptedResult, SignedInResult } from "../../core/sign-in.js";
 import type { SessionDelivery } from "../../db/session.model.js";
 import type { RequestInfo } from "../auth/auth.service.js";
+import type { ConfirmationService } from "../confirmation/confirmation.service.js";
 
 export interface RegisterInput {
   email: string;
@@ -17,9 +18,18 @@ const ACCEPTED: AcceptedResult = {
   accepted: true,
   message: "Thank you. If this address can be registered, the account is ready: sign in to continue.",
 };
+const ACCEPTED_CONFIRM: AcceptedResult = {
+  __typename: "RegistrationAccepted",
+  accepted: true,
+  message: "Thank you. A message is on its way to this address: follow its link to confirm it, then sign in.",
+};
 
 export class RegistrationService {
-  constructor(private readonly k: Kernel) {}
+  constructor(private readonly k: Kernel, private readonly confirmation: ConfirmationService) {}
+
+  private get accepted(): AcceptedResult {
+    return this.k.config.confirmation.enabled ? ACCEPTED_CONFIRM : ACCEPTED;
+  }
 
   /**
    * Roles are never taken from the input (RegisterInput has no such field, and unknown input
@@ -32,11 +42,13 @@ export class RegistrationService {
     const outcome = await this.k.users.create({ ...input, roles: this.k.config.registration.defaultRoles });
     if ("existingEmail" in outcome) {
       this.k.events.emit("user.registerAttemptExisting", { userId: String(outcome.existingEmail._id) });
-      if (this.k.config.genericResponses) return ACCEPTED;
+      await this.confirmation.registerAttempted(outcome.existingEmail); // mails its owner, in the background
+      if (this.k.config.genericResponses) return this.accepted;
       throw new AppError(USERS.EMAIL_ALREADY_ASSOCIATED, { fieldErrors: [{ field: "email", ...USERS.EMAIL_ALREADY_ASSOCIATED }] });
     }
     this.k.events.emit("user.registered", { userId: String(outcome.created._id), via: "register" });
-    if (this.k.config.genericResponses) return ACCEPTED;
+    await this.confirmation.registered(outcome.created); // confirmation link or welcome mail, in the background
+    if (this.k.config.genericResponses || this.confirmation.requiredForLogin) return this.accepted;
     return this.k.signIn.complete(outcome.created, { delivery: input.delivery, method: "pwd", ...req });
   }
 }
