@@ -24,6 +24,9 @@ import { RoleService } from "./features/roles/roles.service.js";
 import { AccountService } from "./features/accounts/accounts.service.js";
 import { ChangePasswordService } from "./features/change-password/change-password.service.js";
 import { ConfirmationService } from "./features/confirmation/confirmation.service.js";
+import { ChangeEmailService } from "./features/change-email/change-email.service.js";
+import { ChangeUsernameService } from "./features/change-username/change-username.service.js";
+import { RecoveryService } from "./features/recovery/recovery.service.js";
 
 export function createKernel(config: Config, conn: Connection, log: Logger, clock: Clock) {
   const models = createModels(conn);
@@ -69,6 +72,9 @@ export function createApp(config: Config, conn: Connection, log: Logger, clock: 
     roles: new RoleService(kernel),
     accounts: new AccountService(kernel),
     changePassword: new ChangePasswordService(kernel),
+    changeEmail: new ChangeEmailService(kernel),
+    changeUsername: new ChangeUsernameService(kernel),
+    recovery: new RecoveryService(kernel),
     confirmation,
   };
 

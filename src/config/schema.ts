@@ -91,6 +91,23 @@ export const configSchema = z.object({
     sendPerClient: int(20, "sendConfirmation requests per client address per rateLimit.windowSeconds.", { min: 1 }),
   }),
 
+  recovery: z.object({
+    enabled: bool(true, "Password recovery (requestPasswordReset, resetPassword) and username recovery (recoverUsername) by mail."),
+    tokenTtlSeconds: int(3_600, "Lifetime of a password reset link (shorter than Flask-Security's 1 day: the link is as good as the password).", { min: 60 }),
+    sendPerAddress: int(3, "requestPasswordReset and recoverUsername requests (together) per address (known or not) per rateLimit.windowSeconds.", { min: 1 }),
+    sendPerClient: int(20, "requestPasswordReset and recoverUsername requests (together) per client address per rateLimit.windowSeconds.", { min: 1 }),
+  }),
+
+  changeEmail: z.object({
+    enabled: bool(true, "Offer changeEmail and confirmChangeEmail: a link to the new address, a notice to the current one."),
+    tokenTtlSeconds: int(7_200, "Lifetime of a change-email link.", { min: 60 }),
+    requestsPerUser: int(5, "changeEmail requests per user, and per new address, per rateLimit.windowSeconds.", { min: 1 }),
+  }),
+
+  changeUsername: z.object({
+    enabled: bool(true, "Offer changeUsername (only while registration.usernameEnabled)."),
+  }),
+
   identity: z.object({
     usernameMinLength: int(4, "Fewest characters in a username.", { min: 1 }),
     usernameMaxLength: int(32, "Most characters in a username.", { min: 1, max: 256 }),

@@ -14,6 +14,10 @@ export interface EventMap {
   "user.deactivated": { userId: string; by: string };
   "user.accessReset": { userId: string; by: string };
   "password.changed": { userId: string; by: string };
+  "email.changeRequested": { userId: string };
+  "email.changed": { userId: string };
+  "username.changed": { userId: string };
+  "password.reset": { userId: string };
   "session.revoked": { userId: string; sessionId: string; reason: string };
   "refreshToken.reused": { userId: string; sessionId: string };
   "role.created": { role: string; by: string };

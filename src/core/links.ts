@@ -14,7 +14,8 @@ import { randomToken, sha256 } from "./crypto.js";
 import { checkUrl } from "./mail/templates.js";
 
 export type LinkFailure = "invalid" | "expired";
-export type LinkConsumeResult = { ok: true; user: LeanUser } | { ok: false; reason: LinkFailure };
+/** `data`: what the link was issued with (`issue`'s optional `data`), or null. */
+export type LinkConsumeResult = { ok: true; user: LeanUser; data: string | null } | { ok: false; reason: LinkFailure };
 
 /** 32 bytes in base64url, nothing else: anything longer or stranger is refused before any lookup. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
@@ -28,8 +29,11 @@ export class LinkTokens {
     private readonly publicUrl: string,
   ) {}
 
-  /** Issues a new link token for `user` and deletes the user's older tokens of the same purpose. */
-  async issue(purpose: string, user: Pick<LeanUser, "_id" | "uniquifier" | "emailKey">, ttlSeconds: number): Promise<string> {
+  /**
+   * Issues a new link token for `user` and deletes the user's older tokens of the same purpose.
+   * `data` is stored in clear with it (not for secrets) and handed back by `consume`.
+   */
+  async issue(purpose: string, user: Pick<LeanUser, "_id" | "uniquifier" | "emailKey">, ttlSeconds: number, data?: string): Promise<string> {
     const token = randomToken(32);
     const now = this.clock.now();
     await this.LinkToken.deleteMany({ userId: user._id, purpose });
@@ -39,6 +43,7 @@ export class LinkTokens {
       userId: user._id,
       uniquifier: user.uniquifier,
       emailKey: user.emailKey,
+      data: data ?? null,
       createdAt: now,
       expiresAt: addSeconds(now, ttlSeconds),
     });
@@ -47,10 +52,11 @@ export class LinkTokens {
 
   /**
    * The same database work as `issue` without creating a usable link: callers that must answer
-   * an unknown address like a known one spend this instead.
+   * an unknown address like a known one spend this instead. With `userId`, that user's links of
+   * this purpose are deleted as `issue` would (so older links die either way).
    */
-  async decoy(purpose: string): Promise<void> {
-    await this.LinkToken.deleteMany({ userId: new Types.ObjectId(), purpose });
+  async decoy(purpose: string, userId?: Types.ObjectId): Promise<void> {
+    await this.LinkToken.deleteMany({ userId: userId ?? new Types.ObjectId(), purpose });
     await this.claims.once(`link-decoy:${randomToken(12)}`, 60);
   }
 
@@ -74,7 +80,7 @@ export class LinkTokens {
     const won = await this.claims.once(`link:${hash}`, Math.max(secondsBetween(now, doc.expiresAt), 0) + 60);
     if (!won) return { ok: false, reason: "invalid" };
     await this.LinkToken.deleteOne({ _id: hash });
-    return { ok: true, user };
+    return { ok: true, user, data: doc.data ?? null };
   }
 
   /**

@@ -11,6 +11,8 @@ export interface LinkTokenData {
   /** The user's uniquifier and emailKey when the link was issued: a change of either kills the link. */
   uniquifier: string;
   emailKey: string;
+  /** Feature data that is not a secret (change email: the pending new address); absent for most links. */
+  data?: string | null;
   createdAt: Date;
   expiresAt: Date;
 }
@@ -22,6 +24,7 @@ const linkTokenSchema = new Schema<LinkTokenData>(
     userId: { type: Schema.Types.ObjectId, required: true },
     uniquifier: { type: String, required: true },
     emailKey: { type: String, required: true },
+    data: { type: String, default: null },
     createdAt: { type: Date, required: true },
     expiresAt: { type: Date, required: true, index: true },
   },

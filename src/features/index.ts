@@ -8,6 +8,9 @@ import { rolesResolvers } from "./roles/roles.resolvers.js";
 import { accountsResolvers } from "./accounts/accounts.resolvers.js";
 import { changePasswordResolvers } from "./change-password/change-password.resolvers.js";
 import { confirmationResolvers } from "./confirmation/confirmation.resolvers.js";
+import { changeEmailResolvers } from "./change-email/change-email.resolvers.js";
+import { changeUsernameResolvers } from "./change-username/change-username.resolvers.js";
+import { recoveryResolvers } from "./recovery/recovery.resolvers.js";
 
 export interface FeatureModule {
   name: string;
@@ -24,4 +27,7 @@ export const FEATURES: FeatureModule[] = [
   { name: "accounts", sdl: "accounts.graphql", enabled: () => true, resolvers: accountsResolvers },
   { name: "change-password", sdl: "change-password.graphql", enabled: (c) => c.changePassword.enabled, resolvers: changePasswordResolvers },
   { name: "confirmation", sdl: "confirmation.graphql", enabled: (c) => c.confirmation.enabled, resolvers: confirmationResolvers },
+  { name: "change-email", sdl: "change-email.graphql", enabled: (c) => c.changeEmail.enabled, resolvers: changeEmailResolvers },
+  { name: "change-username", sdl: "change-username.graphql", enabled: (c) => c.changeUsername.enabled && c.registration.usernameEnabled, resolvers: changeUsernameResolvers },
+  { name: "recovery", sdl: "recovery.graphql", enabled: (c) => c.recovery.enabled, resolvers: recoveryResolvers },
 ];

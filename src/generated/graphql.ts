@@ -9,6 +9,7 @@ import type { IssuedTokens } from '../core/sessions.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -21,9 +22,40 @@ export type Scalars = {
   EmailAddress: { input: string; output: string; }
 };
 
+export type ChangeEmailInput = {
+  newEmail: Scalars['String']['input'];
+};
+
+export type ChangeEmailPayload = {
+  __typename?: 'ChangeEmailPayload';
+  /** Always true; the same answer whether or not the new address can be used. */
+  accepted: Scalars['Boolean']['output'];
+  message: Scalars['String']['output'];
+};
+
 export type ChangePasswordInput = {
   currentPassword: Scalars['String']['input'];
   newPassword: Scalars['String']['input'];
+};
+
+export type ChangeUsernameInput = {
+  username: Scalars['String']['input'];
+};
+
+export type ChangeUsernamePayload = {
+  __typename?: 'ChangeUsernamePayload';
+  /** The user, with the new username. */
+  user: User;
+};
+
+export type ConfirmChangeEmailInput = {
+  token: Scalars['String']['input'];
+};
+
+export type ConfirmChangeEmailPayload = {
+  __typename?: 'ConfirmChangeEmailPayload';
+  /** The account's email address from now on. */
+  email: Scalars['EmailAddress']['output'];
 };
 
 export type ConfirmEmailInput = {
@@ -73,6 +105,7 @@ export type LoginTracking = {
   loginCount: Scalars['Int']['output'];
 };
 
+/** The answer of every mutation that may send a mail to an address (generic responses). */
 export type MailAccepted = {
   __typename?: 'MailAccepted';
   /** Always true; the same answer whether or not a mail was sent. */
@@ -86,10 +119,30 @@ export type Mutation = {
   _noop?: Maybe<Scalars['Boolean']['output']>;
   addPermissions: Role;
   /**
+   * Ask to change the account's email address (needs a fresh session). A link
+   * (`<publicUrl>/confirm-change-email#token=…`, valid `changeEmail.tokenTtlSeconds`, 2 h by default)
+   * goes to the new address and a notice to the current one; nothing changes until the link is used.
+   * The answer is the same whether or not the new address belongs to another account (its owner gets
+   * a notice instead of a link). A newer request kills older links. Limited per user and per new
+   * address.
+   */
+  changeEmail: ChangeEmailPayload;
+  /**
    * Change the password, giving the current one. Every other session and token of the user dies;
    * the caller gets a new session (cookie or tokens, as it signed in).
    */
   changePassword: SignedIn;
+  /**
+   * Change the username (needs a fresh session). The rules of registration apply (letters and digits,
+   * normalised, case-insensitive uniqueness); a notice goes to the account's email address.
+   */
+  changeUsername: ChangeUsernamePayload;
+  /**
+   * Make the address of a change-email link the account's (confirmed) email. Signed in or not: the
+   * link may be opened on another device. Each link works once; a newer request or any change of the
+   * email, password or access kills it. EMAIL_ALREADY_ASSOCIATED if the address was taken meanwhile.
+   */
+  confirmChangeEmail: ConfirmChangeEmailPayload;
   /**
    * Confirm an email address with the token of a confirmation link
    * (`<publicUrl>/confirm-email#token=…`). Each link works once; a newer link, a password or access
@@ -105,6 +158,12 @@ export type Mutation = {
   login: LoginResult;
   /** End the current session (cookie cleared, tokens dead at once). */
   logout: Scalars['Boolean']['output'];
+  /**
+   * Mail the account's username to the address, if the account has one. The answer is the same
+   * MailAccepted whether or not the address exists or has a username; limited like
+   * requestPasswordReset.
+   */
+  recoverUsername: MailAccepted;
   /** Exchange a refresh token for new tokens. Each refresh token works once; reuse ends the session. */
   refreshToken: TokenPayload;
   /**
@@ -113,6 +172,24 @@ export type Mutation = {
    */
   register: RegisterResult;
   removePermissions: Role;
+  /**
+   * Mail a password reset link (`<publicUrl>/reset-password#token=…`) to the address, if it belongs
+   * to an active account. The answer is the same MailAccepted, after the same work, whether or not
+   * the address exists; limited per address and per client (shared with recoverUsername).
+   * The link works once and lives `recovery.tokenTtlSeconds` (1 hour by default, where
+   * Flask-Security uses 1 day): whoever holds it can take over the account, and it sits in a mailbox,
+   * so its life is kept short. A newer link replaces older ones; a password change, an access reset
+   * or an email change kills it.
+   */
+  requestPasswordReset: MailAccepted;
+  /**
+   * Set a new password with the token of a reset link. The password is checked first (a refused
+   * password leaves the link usable). Success kills every session, access and refresh token and link
+   * of the user, marks the email confirmed (the link proved control of the mailbox) and mails a
+   * notice. It does NOT sign in: the user signs in with the new password, so a second factor can
+   * never be skipped through a reset link.
+   */
+  resetPassword: ResetPasswordPayload;
   /** Rotate the user's uniquifier: every session and token of the user dies at once. */
   resetUserAccess: User;
   /** End every session of yours except the current one. */
@@ -137,8 +214,23 @@ export type MutationAddPermissionsArgs = {
 };
 
 
+export type MutationChangeEmailArgs = {
+  input: ChangeEmailInput;
+};
+
+
 export type MutationChangePasswordArgs = {
   input: ChangePasswordInput;
+};
+
+
+export type MutationChangeUsernameArgs = {
+  input: ChangeUsernameInput;
+};
+
+
+export type MutationConfirmChangeEmailArgs = {
+  input: ConfirmChangeEmailInput;
 };
 
 
@@ -162,6 +254,11 @@ export type MutationLoginArgs = {
 };
 
 
+export type MutationRecoverUsernameArgs = {
+  input: RecoverUsernameInput;
+};
+
+
 export type MutationRefreshTokenArgs = {
   input: RefreshTokenInput;
 };
@@ -174,6 +271,16 @@ export type MutationRegisterArgs = {
 
 export type MutationRemovePermissionsArgs = {
   input: RolePermissionsInput;
+};
+
+
+export type MutationRequestPasswordResetArgs = {
+  input: RequestPasswordResetInput;
+};
+
+
+export type MutationResetPasswordArgs = {
+  input: ResetPasswordInput;
 };
 
 
@@ -225,6 +332,10 @@ export type QueryUserArgs = {
   input: UserLookupInput;
 };
 
+export type RecoverUsernameInput = {
+  email: Scalars['String']['input'];
+};
+
 export type RefreshTokenInput = {
   refreshToken: Scalars['String']['input'];
 };
@@ -244,6 +355,22 @@ export type RegistrationAccepted = {
   /** Always true; the same answer for a new and an existing address. */
   accepted: Scalars['Boolean']['output'];
   message: Scalars['String']['output'];
+};
+
+export type RequestPasswordResetInput = {
+  email: Scalars['String']['input'];
+};
+
+export type ResetPasswordInput = {
+  password: Scalars['String']['input'];
+  token: Scalars['String']['input'];
+};
+
+export type ResetPasswordPayload = {
+  __typename?: 'ResetPasswordPayload';
+  message: Scalars['String']['output'];
+  /** Always true (failures are errors). */
+  reset: Scalars['Boolean']['output'];
 };
 
 export type ResetUserAccessInput = {
@@ -456,7 +583,13 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  ChangeEmailInput: ChangeEmailInput;
+  ChangeEmailPayload: ResolverTypeWrapper<ChangeEmailPayload>;
   ChangePasswordInput: ChangePasswordInput;
+  ChangeUsernameInput: ChangeUsernameInput;
+  ChangeUsernamePayload: ResolverTypeWrapper<Omit<ChangeUsernamePayload, 'user'> & { user: ResolversTypes['User'] }>;
+  ConfirmChangeEmailInput: ConfirmChangeEmailInput;
+  ConfirmChangeEmailPayload: ResolverTypeWrapper<ConfirmChangeEmailPayload>;
   ConfirmEmailInput: ConfirmEmailInput;
   ConfirmEmailPayload: ResolverTypeWrapper<ConfirmEmailPayload>;
   CreateRoleInput: CreateRoleInput;
@@ -470,10 +603,14 @@ export type ResolversTypes = {
   MailAccepted: ResolverTypeWrapper<MailAccepted>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RecoverUsernameInput: RecoverUsernameInput;
   RefreshTokenInput: RefreshTokenInput;
   RegisterInput: RegisterInput;
   RegisterResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['RegisterResult']>;
   RegistrationAccepted: ResolverTypeWrapper<AcceptedResult>;
+  RequestPasswordResetInput: RequestPasswordResetInput;
+  ResetPasswordInput: ResetPasswordInput;
+  ResetPasswordPayload: ResolverTypeWrapper<ResetPasswordPayload>;
   ResetUserAccessInput: ResetUserAccessInput;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   RevokeSessionInput: RevokeSessionInput;
@@ -496,7 +633,13 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  ChangeEmailInput: ChangeEmailInput;
+  ChangeEmailPayload: ChangeEmailPayload;
   ChangePasswordInput: ChangePasswordInput;
+  ChangeUsernameInput: ChangeUsernameInput;
+  ChangeUsernamePayload: Omit<ChangeUsernamePayload, 'user'> & { user: ResolversParentTypes['User'] };
+  ConfirmChangeEmailInput: ConfirmChangeEmailInput;
+  ConfirmChangeEmailPayload: ConfirmChangeEmailPayload;
   ConfirmEmailInput: ConfirmEmailInput;
   ConfirmEmailPayload: ConfirmEmailPayload;
   CreateRoleInput: CreateRoleInput;
@@ -510,10 +653,14 @@ export type ResolversParentTypes = {
   MailAccepted: MailAccepted;
   Mutation: Record<PropertyKey, never>;
   Query: Record<PropertyKey, never>;
+  RecoverUsernameInput: RecoverUsernameInput;
   RefreshTokenInput: RefreshTokenInput;
   RegisterInput: RegisterInput;
   RegisterResult: ResolversUnionTypes<ResolversParentTypes>['RegisterResult'];
   RegistrationAccepted: AcceptedResult;
+  RequestPasswordResetInput: RequestPasswordResetInput;
+  ResetPasswordInput: ResetPasswordInput;
+  ResetPasswordPayload: ResetPasswordPayload;
   ResetUserAccessInput: ResetUserAccessInput;
   ID: Scalars['ID']['output'];
   RevokeSessionInput: RevokeSessionInput;
@@ -564,6 +711,19 @@ export type ShareableDirectiveArgs = { };
 
 export type ShareableDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = ShareableDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type ChangeEmailPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChangeEmailPayload'] = ResolversParentTypes['ChangeEmailPayload']> = {
+  accepted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ChangeUsernamePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChangeUsernamePayload'] = ResolversParentTypes['ChangeUsernamePayload']> = {
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type ConfirmChangeEmailPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConfirmChangeEmailPayload'] = ResolversParentTypes['ConfirmChangeEmailPayload']> = {
+  email?: Resolver<ResolversTypes['EmailAddress'], ParentType, ContextType>;
+};
+
 export type ConfirmEmailPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConfirmEmailPayload'] = ResolversParentTypes['ConfirmEmailPayload']> = {
   confirmed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   email?: Resolver<ResolversTypes['EmailAddress'], ParentType, ContextType>;
@@ -603,15 +763,21 @@ export type MailAcceptedResolvers<ContextType = GraphQLContext, ParentType exten
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   _noop?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   addPermissions?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationAddPermissionsArgs, 'input'>>;
+  changeEmail?: Resolver<ResolversTypes['ChangeEmailPayload'], ParentType, ContextType, RequireFields<MutationChangeEmailArgs, 'input'>>;
   changePassword?: Resolver<ResolversTypes['SignedIn'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'input'>>;
+  changeUsername?: Resolver<ResolversTypes['ChangeUsernamePayload'], ParentType, ContextType, RequireFields<MutationChangeUsernameArgs, 'input'>>;
+  confirmChangeEmail?: Resolver<ResolversTypes['ConfirmChangeEmailPayload'], ParentType, ContextType, RequireFields<MutationConfirmChangeEmailArgs, 'input'>>;
   confirmEmail?: Resolver<ResolversTypes['ConfirmEmailPayload'], ParentType, ContextType, RequireFields<MutationConfirmEmailArgs, 'input'>>;
   createRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationCreateRoleArgs, 'input'>>;
   grantRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationGrantRoleArgs, 'input'>>;
   login?: Resolver<ResolversTypes['LoginResult'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  recoverUsername?: Resolver<ResolversTypes['MailAccepted'], ParentType, ContextType, RequireFields<MutationRecoverUsernameArgs, 'input'>>;
   refreshToken?: Resolver<ResolversTypes['TokenPayload'], ParentType, ContextType, RequireFields<MutationRefreshTokenArgs, 'input'>>;
   register?: Resolver<ResolversTypes['RegisterResult'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
   removePermissions?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationRemovePermissionsArgs, 'input'>>;
+  requestPasswordReset?: Resolver<ResolversTypes['MailAccepted'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'input'>>;
+  resetPassword?: Resolver<ResolversTypes['ResetPasswordPayload'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'input'>>;
   resetUserAccess?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationResetUserAccessArgs, 'input'>>;
   revokeOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   revokeRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRevokeRoleArgs, 'input'>>;
@@ -637,6 +803,11 @@ export type RegistrationAcceptedResolvers<ContextType = GraphQLContext, ParentTy
   accepted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ResetPasswordPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ResetPasswordPayload'] = ResolversParentTypes['ResetPasswordPayload']> = {
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type RoleResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Role'] = ResolversParentTypes['Role']> = {
@@ -691,6 +862,9 @@ export type VerifyPayloadResolvers<ContextType = GraphQLContext, ParentType exte
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
+  ChangeEmailPayload?: ChangeEmailPayloadResolvers<ContextType>;
+  ChangeUsernamePayload?: ChangeUsernamePayloadResolvers<ContextType>;
+  ConfirmChangeEmailPayload?: ConfirmChangeEmailPayloadResolvers<ContextType>;
   ConfirmEmailPayload?: ConfirmEmailPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailAddress?: GraphQLScalarType;
@@ -702,6 +876,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Query?: QueryResolvers<ContextType>;
   RegisterResult?: RegisterResultResolvers<ContextType>;
   RegistrationAccepted?: RegistrationAcceptedResolvers<ContextType>;
+  ResetPasswordPayload?: ResetPasswordPayloadResolvers<ContextType>;
   Role?: RoleResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;
   SignedIn?: SignedInResolvers<ContextType>;
