@@ -22,6 +22,12 @@ export interface AcceptedResult {
   message: string;
 }
 
+/** The generic answer of a mutation that may send mail (the same whether or not the address exists). */
+export interface MailAcceptedResult {
+  accepted: true;
+  message: string;
+}
+
 export interface SignInRequest {
   delivery: SessionDelivery;
   method: string;

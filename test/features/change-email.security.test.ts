@@ -1,12 +1,12 @@
 // Security properties of change email: expiry, one winner under parallel use of one link and under
 // two users racing for one address (the unique index decides), only the token's hash at rest,
 // throttling per user and per new address, and links built from config only.
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import { sha256 } from "../../src/core/crypto.js";
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../support/smtp.js";
 import { codeOf, ME, newUser, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
+import { postWithHost } from "../support/raw-http.js";
 
 const CHANGE = /* GraphQL */ `mutation Change($newEmail: String!) { changeEmail(input: { newEmail: $newEmail }) { accepted message } }`;
 const CONFIRM = /* GraphQL */ `mutation ConfirmChange($token: String!) { confirmChangeEmail(input: { token: $token }) { email } }`;
@@ -23,18 +23,6 @@ const linkMail = (smtp: TestSmtpServer, to: string, afterSeq = 0): Promise<Recei
   smtp.waitFor((m) => m.seq > afterSeq && m.purpose === "confirm-change-email" && m.envelope.to.includes(to));
 
 /** A raw POST through node:http, so the Host header is exactly what we say. */
-function postWithHost(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path: "/graphql", method: "POST", headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 describe("change email security", () => {
   let smtp: TestSmtpServer;

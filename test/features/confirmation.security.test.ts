@@ -1,12 +1,12 @@
 // Security properties of email confirmation and of the link-token core: hashes at rest, one winner
 // under parallel use, expiry, generic and throttled sendConfirmation, links from config only, and
 // no lost state when the SMTP server refuses.
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import { sha256 } from "../../src/core/crypto.js";
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../support/smtp.js";
 import { codeOf, REGISTER, TEST_PASSWORD, loginTokens, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
+import { postWithHost } from "../support/raw-http.js";
 
 const CONFIRM = /* GraphQL */ `mutation Confirm($token: String!) { confirmEmail(input: { token: $token }) { confirmed email } }`;
 const SEND = /* GraphQL */ `mutation Send($email: String!) { sendConfirmation(input: { email: $email }) { accepted message } }`;
@@ -23,18 +23,6 @@ const confirmMail = (smtp: TestSmtpServer, email: string, afterSeq = 0): Promise
   smtp.waitFor((m) => m.seq > afterSeq && m.purpose === "confirm-email" && m.envelope.to.includes(email));
 
 /** A raw POST through node:http, so the Host header is exactly what we say. */
-function postWithHost(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path: "/graphql", method: "POST", headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 const waitUntil = async (cond: () => boolean, timeoutMs = 5_000): Promise<void> => {
   const end = Date.now() + timeoutMs;

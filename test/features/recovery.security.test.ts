@@ -1,12 +1,12 @@
 // Security properties of password and username recovery: hashes at rest, one winner under parallel
 // use, expiry, identical answers for known and unknown addresses, throttling per address and per
 // client, and links built from config only.
-import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import { sha256 } from "../../src/core/crypto.js";
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../support/smtp.js";
 import { codeOf, LOGIN, loginTokens, registerUser, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
+import { postWithHost } from "../support/raw-http.js";
 
 const REQUEST = /* GraphQL */ `mutation Req($email: String!) { requestPasswordReset(input: { email: $email }) { accepted message } }`;
 const RESET = /* GraphQL */ `mutation Reset($token: String!, $password: String!) { resetPassword(input: { token: $token, password: $password }) { reset message } }`;
@@ -29,18 +29,6 @@ const resetMail = (smtp: TestSmtpServer, email: string, afterSeq = 0): Promise<R
   smtp.waitFor((m) => m.seq > afterSeq && m.purpose === "reset-password" && m.envelope.to.includes(email));
 
 /** A raw POST through node:http, so the Host header is exactly what we say. */
-function postWithHost(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, path: "/graphql", method: "POST", headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 describe("recovery security", () => {
   let smtp: TestSmtpServer;

@@ -2,6 +2,7 @@
 // `registered` / `registerAttempted`; mail goes out in the background, so a slow or refusing SMTP
 // server changes neither the answer nor its timing, and loses no state (the user asks again with
 // sendConfirmation). Failures are logged without the token.
+import type { MailAcceptedResult } from "../../core/sign-in.js";
 import type { Kernel } from "../../app.js";
 import { AppError, FIELD, InputCheck } from "../../core/errors.js";
 import { checkEmail } from "../../core/identity.js";
@@ -15,11 +16,6 @@ import { confirmEmailMail, registerAttemptMail, welcomeMail } from "./confirmati
 export const CONFIRM_PURPOSE = "confirm-email";
 /** Path of the client page that reads the token from the fragment and calls confirmEmail. */
 export const CONFIRM_PATH = "confirm-email";
-
-export interface MailAcceptedResult {
-  accepted: true;
-  message: string;
-}
 
 const SENT: MailAcceptedResult = {
   accepted: true,

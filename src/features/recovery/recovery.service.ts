@@ -11,7 +11,7 @@ import type { LeanUser } from "../../core/auth-state.js";
 import type { MailTemplate } from "../../core/mail/index.js";
 import type { RequestInfo } from "../auth/auth.service.js";
 import { AUTH } from "../auth/auth.errors.js";
-import type { MailAcceptedResult } from "../confirmation/confirmation.service.js";
+import type { MailAcceptedResult } from "../../core/sign-in.js";
 import { RECOVERY } from "./recovery.errors.js";
 import { passwordResetNoticeMail, recoverUsernameMail, resetPasswordMail } from "./recovery.templates.js";
 
