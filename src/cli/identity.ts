@@ -36,6 +36,17 @@ export interface UserSummary {
 
 const isoOrNull = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
 
+async function trackingOf(app: App, user: LeanUser): Promise<UserSummary["tracking"]> {
+  const t = await app.models.LoginTracking.findById(user._id).lean();
+  return {
+    loginCount: t?.loginCount ?? 0,
+    lastLoginAt: isoOrNull(t?.lastLoginAt),
+    lastLoginIp: t?.lastLoginIp ?? null,
+    currentLoginAt: isoOrNull(t?.currentLoginAt),
+    currentLoginIp: t?.currentLoginIp ?? null,
+  };
+}
+
 export async function summarize(app: App, user: LeanUser, withSessions = false): Promise<UserSummary> {
   return {
     id: String(user._id),
@@ -46,13 +57,7 @@ export async function summarize(app: App, user: LeanUser, withSessions = false):
     roles: [...user.roles],
     permissions: await app.authState.roles.permissionsOf(user.roles),
     createdAt: isoOrNull(user.createdAt),
-    tracking: {
-      loginCount: user.loginCount ?? 0,
-      lastLoginAt: isoOrNull(user.lastLoginAt),
-      lastLoginIp: user.lastLoginIp ?? null,
-      currentLoginAt: isoOrNull(user.currentLoginAt),
-      currentLoginIp: user.currentLoginIp ?? null,
-    },
+    tracking: await trackingOf(app, user),
     ...(withSessions ? { liveSessions: (await app.sessions.listLive(user._id)).length } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type { IdentifierData } from "../db/kernel.models.js";
 import { AppError, defineErrors, FIELD, InputCheck } from "./errors.js";
 import { checkEmail, checkUsername, type IdentityLimits } from "./identity.js";
 import { randomToken } from "./crypto.js";
+import { isDuplicateKey } from "./db-errors.js";
 import type { PasswordHasher } from "./passwords.js";
 import type { SessionService } from "./sessions.js";
 import type { Claims } from "./claims.js";
@@ -89,7 +90,7 @@ export class UserService {
       return { created: lean };
     } catch (err) {
       if (username) await this.Identifier.deleteOne({ _id: `username:${username.usernameKey}`, userId: _id });
-      if ((err as { code?: number }).code === 11000) {
+      if (isDuplicateKey(err)) {
         const raced = await this.findByEmailKey(email.emailKey);
         if (raced) return { existingEmail: raced };
       }
@@ -101,7 +102,7 @@ export class UserService {
     try {
       await this.Identifier.create({ _id: `username:${key}`, userId });
     } catch (err) {
-      if ((err as { code?: number }).code === 11000) {
+      if (isDuplicateKey(err)) {
         throw new AppError(USERS.USERNAME_ALREADY_ASSOCIATED, { fieldErrors: [{ field: "username", ...USERS.USERNAME_ALREADY_ASSOCIATED }] });
       }
       throw err;

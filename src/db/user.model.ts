@@ -14,11 +14,6 @@ export interface UserData {
   /** Rotating uniquifier (Flask-Security's fs_uniquifier): rotating it kills every session. */
   uniquifier: string;
   roles: string[];
-  lastLoginAt?: Date | null;
-  lastLoginIp?: string | null;
-  currentLoginAt?: Date | null;
-  currentLoginIp?: string | null;
-  loginCount: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -36,11 +31,6 @@ export const userSchema = new Schema<UserData>(
     confirmedAt: { type: Date, default: null },
     uniquifier: { type: String, required: true },
     roles: { type: [String], default: [] },
-    lastLoginAt: { type: Date, default: null },
-    lastLoginIp: { type: String, default: null },
-    currentLoginAt: { type: Date, default: null },
-    currentLoginIp: { type: String, default: null },
-    loginCount: { type: Number, default: 0 },
   },
   { timestamps: true, collection: "users", strict: "throw" },
 );

@@ -164,6 +164,11 @@ export async function newUser(s: TestServer, opts: { username?: string } = {}): 
 
 export const codeOf = (r: GqlResponse): string | undefined => r.errors?.[0]?.extensions?.code as string | undefined;
 
+export type FieldError = { field: string; code: string; message: string };
+/** The field errors of the first error (InputCheck's BAD_USER_INPUT), [] if none. */
+export const fieldErrors = (r: { errors?: Array<{ extensions?: Record<string, unknown> }> | undefined }): FieldError[] =>
+  (r.errors?.[0]?.extensions?.fieldErrors as FieldError[] | undefined) ?? [];
+
 /** Makes a user an administrator directly in the database (as an operator with the CLI would). */
 export async function makeAdmin(s: TestServer, id: string): Promise<void> {
   await s.running.app.models.User.updateOne({ _id: id }, { $addToSet: { roles: "admin" } });

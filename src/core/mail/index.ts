@@ -18,6 +18,11 @@ export interface MailService extends Mailer {
   readonly transport: "smtp" | "file";
   /** Renders `template` for this deployment and sends it to `to`. */
   sendTemplate<P>(template: MailTemplate<P>, to: string, params: P): Promise<void>;
+  /**
+   * Sends after the caller has answered: generic answers must not depend on delivery (nor take
+   * its time). A failure is logged with the purpose and the user id, never the address.
+   */
+  sendLater<P>(template: MailTemplate<P>, to: { _id: unknown; email: string }, params: P): void;
   close(): void;
 }
 
@@ -32,11 +37,20 @@ export function createMailer(settings: MailSettings, log: Logger): MailService {
     : new FileMailer({ from: settings.from, dataDir: settings.dataDir }, mailLog);
   if (impl instanceof FileMailer) mailLog.warn(impl.describe(), "no SMTP server configured (mail.smtpUrl): messages are written as .eml files and their links logged; development only");
   else mailLog.info(impl.describe(), "mail goes out through SMTP");
+  const sendTemplate = <P>(template: MailTemplate<P>, to: string, params: P) => impl.send(template.render(to, params, site));
   return {
     site,
     transport: impl instanceof FileMailer ? "file" : "smtp",
     send: (message: MailMessage) => impl.send(message),
-    sendTemplate: (template, to, params) => impl.send(template.render(to, params, site)),
+    sendTemplate,
+    sendLater: (template, to, params) => {
+      void Promise.resolve()
+        .then(() => sendTemplate(template, to.email, params))
+        .catch((err: unknown) => {
+          const e = err as { extensions?: { code?: unknown }; message?: string };
+          mailLog.warn({ purpose: template.purpose, userId: String(to._id), code: e.extensions?.code ?? e.message }, "mail not sent");
+        });
+    },
     close: () => impl.close(),
   };
 }
