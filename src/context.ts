@@ -13,9 +13,11 @@ import type { Viewer } from "./core/viewer.js";
 import type { AuthState, LeanUser } from "./core/auth-state.js";
 import type { AuthzContext } from "./core/authz.js";
 import type { SignedInResult } from "./core/sign-in.js";
+import type { LoginTrackingData } from "./db/login-tracking.model.js";
 
 export interface Loaders {
   user: DataLoader<string, LeanUser | null>;
+  tracking: DataLoader<string, LoginTrackingData | null>;
 }
 
 export interface GraphQLContext extends AuthzContext {
@@ -33,6 +35,11 @@ function createLoaders(app: App): Loaders {
       const valid = ids.filter((id) => Types.ObjectId.isValid(id));
       const docs = await app.models.User.find({ _id: { $in: valid } }).lean();
       const byId = new Map(docs.map((d) => [String(d._id), d as LeanUser]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+    tracking: new DataLoader(async (ids: readonly string[]) => {
+      const docs = await app.models.LoginTracking.find({ _id: { $in: ids.filter((id) => Types.ObjectId.isValid(id)) } }).lean();
+      const byId = new Map(docs.map((d) => [String(d._id), d]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
   };
@@ -57,7 +64,7 @@ async function resolveCredential(app: App, headers: IncomingHttpHeaders, cookies
 export async function buildContext(app: App, req: { headers: IncomingHttpHeaders; ip: string }): Promise<GraphQLContext> {
   const cookies = new CookieJar(parseCookies(req.headers.cookie), app.config.sessions);
   const client = { ip: req.ip, userAgent: String(req.headers["user-agent"] ?? "").slice(0, 256) };
-  const base = { app, config: app.config, log: app.log, client, cookies, loaders: createLoaders(app) };
+  const base = { app, config: app.config, log: app.log, clock: app.clock, client, cookies, loaders: createLoaders(app) };
   const cred = await resolveCredential(app, req.headers, cookies);
   if (!cred) return { ...base, viewer: null, authFailure: null };
   const dead = cred.failure ?? app.authState.deadReason(cred.state);

@@ -11,6 +11,7 @@ import { allow, and, deny, or, rule, shield, type IRules } from "graphql-shield"
 type IRule = Parameters<typeof and>[0];
 import { AppError, CORE } from "./errors.js";
 import type { Viewer } from "./viewer.js";
+import type { Clock } from "./clock.js";
 
 export const AUTH_DIRECTIVES = ["public", "authenticated", "requiresScopes", "policy"] as const;
 const ROOTS = new Set(["Query", "Mutation", "Subscription"]);
@@ -18,11 +19,15 @@ const ROOTS = new Set(["Query", "Mutation", "Subscription"]);
 export interface AuthzContext {
   viewer: Viewer | null;
   authFailure: string | null;
+  /** The app's clock (freshness is measured with it, like every other expiry). */
+  clock: Clock;
 }
 
 export interface FreshnessSettings {
   maxAgeSeconds: number;
   graceSeconds: number;
+  /** Ways to re-verify offered by this deployment (REAUTH_REQUIRED lists them): PASSWORD, CODE, PASSKEY. */
+  methods: string[];
 }
 
 export interface FieldPolicy {
@@ -71,10 +76,10 @@ export function buildPermissions(schema: GraphQLSchema, fresh: FreshnessSettings
       rule(`fresh:${maxAge}:${grace}`, { cache: "contextual" })((_p, _a, ctx: AuthzContext) => {
         const v = ctx.viewer;
         if (!v) return new AppError(CORE.UNAUTHENTICATED);
-        const ageSeconds = (Date.now() - v.session.freshAt.getTime()) / 1000;
+        const ageSeconds = (ctx.clock.now().getTime() - v.session.freshAt.getTime()) / 1000;
         return ageSeconds <= maxAge + grace
           ? true
-          : new AppError(CORE.REAUTH_REQUIRED, { maxAgeSeconds: maxAge, verifiedAt: v.session.freshAt.toISOString(), methods: ["PASSWORD"] });
+          : new AppError(CORE.REAUTH_REQUIRED, { maxAgeSeconds: maxAge, verifiedAt: v.session.freshAt.toISOString(), methods: fresh.methods });
       }),
     );
 

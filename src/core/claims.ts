@@ -2,6 +2,7 @@
 import type { Model } from "mongoose";
 import type { ClaimData } from "../db/kernel.models.js";
 import { addSeconds, type Clock } from "./clock.js";
+import { isDuplicateKey } from "./db-errors.js";
 
 export class Claims {
   constructor(private readonly Claim: Model<ClaimData>, private readonly clock: Clock) {}
@@ -13,7 +14,7 @@ export class Claims {
       await this.Claim.create({ _id: key, createdAt: now, expiresAt: addSeconds(now, ttlSeconds) });
       return true;
     } catch (err) {
-      if ((err as { code?: number }).code === 11000) return false;
+      if (isDuplicateKey(err)) return false;
       throw err;
     }
   }

@@ -13,6 +13,16 @@ export class CookieJar {
     return this.incoming[this.settings.cookieName];
   }
 
+  /** Another cookie of ours (e.g. remember-device), with the session cookie's attributes. */
+  get(name: string): string | undefined {
+    return this.incoming[name];
+  }
+
+  set(name: string, value: string, maxAgeSeconds: number): void {
+    const s = this.settings;
+    this.outgoing.push(`${name}=${value}; Path=/; HttpOnly; SameSite=${s.cookieSameSite}; Max-Age=${maxAgeSeconds}${s.cookieSecure ? "; Secure" : ""}`);
+  }
+
   setSession(value: string, maxAgeSeconds: number): void {
     const s = this.settings;
     this.outgoing.push(

@@ -37,3 +37,39 @@ export function decrypt(key: Buffer, sealed: string): string {
   decipher.setAuthTag(Buffer.from(tag, "base64url"));
   return Buffer.concat([decipher.update(Buffer.from(ct, "base64url")), decipher.final()]).toString("utf8");
 }
+
+/**
+ * Encryption at rest with a rotatable key: the current key seals, earlier keys still open. A sealed
+ * value is "v2.<key fingerprint>.<iv>.<tag>.<ciphertext>", bound to `aad` (e.g. the owner's id) so a
+ * value copied onto another record does not open. `open` says when a value was sealed with an
+ * earlier key, so callers re-seal it with the current one.
+ */
+export class Sealer {
+  private readonly keys: Array<{ fp: string; key: Buffer }>;
+  constructor(current: string, previous: readonly string[], purpose: string) {
+    this.keys = [current, ...previous].map((secret) => {
+      const key = deriveKey(secret, purpose);
+      return { fp: sha256(key.toString("base64url")).slice(0, 8), key };
+    });
+  }
+
+  seal(plaintext: string, aad: string): string {
+    const { fp, key } = this.keys[0]!;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", key, iv);
+    cipher.setAAD(Buffer.from(aad, "utf8"));
+    const ct = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+    return ["v2", fp, iv.toString("base64url"), cipher.getAuthTag().toString("base64url"), ct.toString("base64url")].join(".");
+  }
+
+  open(sealed: string, aad: string): { plaintext: string; stale: boolean } {
+    const [v, fp, iv, tag, ct] = sealed.split(".");
+    const index = this.keys.findIndex((k) => k.fp === fp);
+    if (v !== "v2" || index < 0 || !iv || !tag || ct === undefined) throw new Error("sealed value: unknown format or key");
+    const decipher = createDecipheriv("aes-256-gcm", this.keys[index]!.key, Buffer.from(iv, "base64url"));
+    decipher.setAAD(Buffer.from(aad, "utf8"));
+    decipher.setAuthTag(Buffer.from(tag, "base64url"));
+    const plaintext = Buffer.concat([decipher.update(Buffer.from(ct, "base64url")), decipher.final()]).toString("utf8");
+    return { plaintext, stale: index > 0 };
+  }
+}

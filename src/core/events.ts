@@ -18,12 +18,32 @@ export interface EventMap {
   "email.changed": { userId: string };
   "username.changed": { userId: string };
   "password.reset": { userId: string };
+  /** Names of the fields that were set or cleared, never their values. */
+  "profile.updated": { userId: string; fields: string[] };
+  /** The user and everything registered as theirs are gone; `by` is the user itself or "cli". */
+  "user.deleted": { userId: string; by: string };
+  "magicLink.used": { userId: string };
+  "twoFactor.enabled": { userId: string; method: string };
+  "twoFactor.disabled": { userId: string; method: string };
+  "twoFactor.codeConfirmed": { userId: string; method: string };
+  "twoFactor.failed": { userId: string; method: string };
+  "twoFactor.rescueRequested": { userId: string };
+  "recoveryCode.used": { userId: string; left: number };
+  "recoveryCodes.generated": { userId: string };
   "session.revoked": { userId: string; sessionId: string; reason: string };
   "refreshToken.reused": { userId: string; sessionId: string };
   "role.created": { role: string; by: string };
   "role.granted": { userId: string; role: string; by: string };
   "role.revoked": { userId: string; role: string; by: string };
   "role.permissionsChanged": { role: string; added: string[]; removed: string[]; by: string };
+  "webauthn.challengeIssued": { purpose: "register" | "signin" | "verify" | "second-factor"; userId: string | null; ip: string };
+  "webauthn.registered": { userId: string; credentialId: string; usage: "first" | "secondary" };
+  "webauthn.renamed": { userId: string; credentialId: string };
+  "webauthn.deleted": { userId: string; credentialId: string };
+  "webauthn.used": { userId: string; credentialId: string; purpose: "signin" | "verify"; userVerified: boolean };
+  "webauthn.failed": { purpose: "register" | "signin" | "verify" | "second-factor"; reason: string; ip: string; userId: string | null; credentialId: string | null };
+  /** A validly signed assertion whose counter did not grow: a cloned authenticator is likely. */
+  "webauthn.counterRegression": { userId: string; credentialId: string; storedCounter: number; receivedCounter: number; ip: string };
 }
 
 export type EventName = keyof EventMap;

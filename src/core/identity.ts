@@ -54,3 +54,9 @@ export function checkUsername(check: InputCheck, field: string, raw: string, lim
 export function identityLookup(raw: string): { emailKey: string } | { usernameKey: string } {
   return raw.includes("@") ? { emailKey: normalizeEmail(raw).emailKey } : { usernameKey: usernameKey(raw) };
 }
+
+/** "a…@example.com": enough for its owner to recognise where a code went, little for anyone else. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf("@");
+  return `${email.slice(0, Math.min(1, at))}…${email.slice(at)}`;
+}

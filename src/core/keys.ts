@@ -33,9 +33,13 @@ export class KeyRing {
       activationDelaySeconds: number;
     },
     private readonly clock: Clock,
+    /** Earlier encryption secrets (secrets.previousEncryptionKeys): keys sealed with them still open. */
+    previousSecrets: readonly string[] = [],
   ) {
     this.sealKey = deriveKey(encryptionSecret, "signing-keys");
+    this.previousSealKeys = previousSecrets.map((s) => deriveKey(s, "signing-keys"));
   }
+  private readonly previousSealKeys: Buffer[];
 
   /**
    * Adds a key that is published at once and signs from `now + delay`. Until then the current key
@@ -69,10 +73,16 @@ export class KeyRing {
   }
 
   private async unseal(sealed: string, kid: string): Promise<CryptoKey> {
-    let jwk: JWK;
-    try {
-      jwk = JSON.parse(decrypt(this.sealKey, sealed)) as JWK;
-    } catch {
+    let jwk: JWK | null = null;
+    for (const key of [this.sealKey, ...this.previousSealKeys]) {
+      try {
+        jwk = JSON.parse(decrypt(key, sealed)) as JWK;
+        break;
+      } catch {
+        // try the next key
+      }
+    }
+    if (!jwk) {
       throw new Error(`the private half of signing key ${kid} cannot be decrypted: SECRETS_ENCRYPTION_KEY differs from the one that sealed it`);
     }
     return (await importJWK(jwk, SIGNING_ALG)) as CryptoKey;

@@ -11,9 +11,17 @@ export interface LimiterStore {
   /** Records one attempt per key and returns how many each key has in its window (this one included). */
   hit(keys: Array<{ key: string; windowSeconds: number }>): Promise<number[]>;
   reset(key: string): Promise<void>;
+  /** Drops every key of one user (keys ending in `:user:<userId>`), for account deletion. */
+  forgetUser(userId: string): Promise<void>;
   sweep(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** User ids are ObjectId hex strings; anything else would be a pattern, so it is refused. */
+const userIdPattern = (userId: string): string => {
+  if (!/^[0-9a-f]{24}$/.test(userId)) throw new Error("not a user id");
+  return userId;
+};
 
 export class DatabaseLimiterStore implements LimiterStore {
   constructor(private readonly RateHit: Model<RateHitData>, private readonly clock: Clock) {}
@@ -25,6 +33,9 @@ export class DatabaseLimiterStore implements LimiterStore {
   }
   async reset(key: string): Promise<void> {
     await this.RateHit.deleteMany({ key });
+  }
+  async forgetUser(userId: string): Promise<void> {
+    await this.RateHit.deleteMany({ key: { $regex: `:user:${userIdPattern(userId)}$` } });
   }
   async sweep(): Promise<void> {
     await this.RateHit.deleteMany({ expiresAt: { $lt: this.clock.now() } });
@@ -59,6 +70,17 @@ export class RedisLimiterStore implements LimiterStore {
   }
   async reset(key: string): Promise<void> {
     await this.call(() => this.redis.del(this.prefix + key));
+  }
+  async forgetUser(userId: string): Promise<void> {
+    const pattern = `${this.prefix.replace(/[*?[\]\\]/g, "\\$&")}*:user:${userIdPattern(userId)}`;
+    await this.call(async () => {
+      let cursor = "0";
+      do {
+        const [next, keys] = await this.redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
+        if (keys.length) await this.redis.del(...keys);
+        cursor = next;
+      } while (cursor !== "0");
+    });
   }
   async sweep(): Promise<void> {}
   async close(): Promise<void> {

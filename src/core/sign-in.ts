@@ -1,12 +1,15 @@
-// The last step of every successful primary sign-in (password now; codes, passkeys and links in
-// later features): start the session, record login tracking, deliver cookie or tokens, emit.
+// The last step of every successful primary sign-in (password, magic link, passkey, unified
+// sign-in code): `primary` asks the second-step gate (registered by the two-factor feature) whether
+// another factor is needed; if not, `complete` starts the session, records login tracking, delivers
+// cookie or tokens and emits. No session exists before the gate is satisfied.
 import type { Model } from "mongoose";
-import type { UserData } from "../db/user.model.js";
+import type { LoginTrackingData } from "../db/login-tracking.model.js";
+import { isDuplicateKey } from "./db-errors.js";
 import type { SessionData, SessionDelivery } from "../db/session.model.js";
 import type { Clock } from "./clock.js";
 import type { CookieJar } from "./cookies.js";
 import type { EventBus } from "./events.js";
-import type { AuthStateStore, LeanUser } from "./auth-state.js";
+import type { LeanUser } from "./auth-state.js";
 import type { ClientInfo, IssuedTokens, SessionService } from "./sessions.js";
 
 export interface SignedInResult {
@@ -14,6 +17,7 @@ export interface SignedInResult {
   user: LeanUser;
   session: SessionData;
   tokens: IssuedTokens | null;
+  rememberDeviceToken?: string | null;
 }
 
 export interface AcceptedResult {
@@ -28,38 +32,78 @@ export interface MailAcceptedResult {
   message: string;
 }
 
+/** "Another factor is needed": the flow id is the only handle on the half-finished sign-in. */
+export interface SecondFactorRequiredResult {
+  __typename: "SecondFactorRequired";
+  flowId: string;
+  /** Methods the user may verify with (or, when setupRequired, may set up). */
+  methods: string[];
+  setupRequired: boolean;
+  expiresAt: Date;
+}
+
+export type SignInResult = SignedInResult | SecondFactorRequiredResult;
+
+/** Decides whether a primary sign-in needs a second step (implemented by the two-factor feature). */
+export interface SecondStepGate {
+  check(user: LeanUser, req: SignInRequest): Promise<SecondFactorRequiredResult | null>;
+}
+
 export interface SignInRequest {
   delivery: SessionDelivery;
+  /** The primary method (amr value: pwd, otp, hwk, mail, sms, …). */
   method: string;
+  /** Further methods already passed (the second factor), recorded in the session's amr. */
+  moreMethods?: string[];
   client: ClientInfo;
   cookies: CookieJar;
+  /** A remember-device token presented by an API client (browsers send a cookie). */
+  rememberDeviceToken?: string | null;
 }
 
 export class SignInService {
+  private gate: SecondStepGate | null = null;
   constructor(
-    private readonly User: Model<UserData>,
+    private readonly Tracking: Model<LoginTrackingData>,
     private readonly sessions: SessionService,
-    private readonly state: AuthStateStore,
     private readonly events: EventBus,
     private readonly clock: Clock,
     private readonly absoluteTtlSeconds: number,
   ) {}
 
+  /** Installed once by the two-factor feature; without it every primary sign-in completes. */
+  setGate(gate: SecondStepGate): void {
+    this.gate = gate;
+  }
+
+  /** After a successful primary method: a session, or the second step the gate asks for. */
+  async primary(user: LeanUser, req: SignInRequest): Promise<SignInResult> {
+    const step = this.gate ? await this.gate.check(user, req) : null;
+    return step ?? this.complete(user, req);
+  }
+
+  /** Starts the session. Only for callers that have passed every factor (or `primary`). */
   async complete(user: LeanUser, req: SignInRequest): Promise<SignedInResult> {
-    const started = await this.sessions.start(user, { delivery: req.delivery, amr: [req.method], client: req.client });
+    const amr = [req.method, ...(req.moreMethods ?? [])];
+    const started = await this.sessions.start(user, { delivery: req.delivery, amr, client: req.client });
     const now = this.clock.now();
+    // In its own collection, never on the user document (see login-tracking.model.ts). Concurrent
+    // logins of one user may count once: updates are not isolated on FerretDB v1 (tracking only).
+    const prev = await this.Tracking.findById(user._id).lean();
     const tracking = {
-      lastLoginAt: user.currentLoginAt ?? now,
-      lastLoginIp: user.currentLoginIp ?? req.client.ip,
+      lastLoginAt: prev?.currentLoginAt ?? now,
+      lastLoginIp: prev?.currentLoginIp ?? req.client.ip,
       currentLoginAt: now,
       currentLoginIp: req.client.ip,
+      loginCount: (prev?.loginCount ?? 0) + 1,
     };
-    // $inc is not atomic on FerretDB v1: concurrent logins of one user may count once (tracking only).
-    await this.User.updateOne({ _id: user._id }, { $set: tracking, $inc: { loginCount: 1 } });
-    const tracked = { ...user, ...tracking, loginCount: user.loginCount + 1 };
-    this.state.forgetUser(String(user._id));
+    await this.Tracking.updateOne({ _id: user._id }, { $set: tracking }, { upsert: true }).catch((err: unknown) => {
+      // Two first logins at once: both upserts tried the insert; the loser updates instead.
+      if (!isDuplicateKey(err)) throw err;
+      return this.Tracking.updateOne({ _id: user._id }, { $set: tracking });
+    });
     if (req.delivery === "cookie") req.cookies.setSession(started.cookieToken, this.absoluteTtlSeconds);
     this.events.emit("user.loggedIn", { userId: String(user._id), sessionId: String(started.session._id), method: req.method, ip: req.client.ip });
-    return { __typename: "SignedIn", user: tracked, session: started.session, tokens: started.tokens };
+    return { __typename: "SignedIn", user, session: started.session, tokens: started.tokens };
   }
 }
