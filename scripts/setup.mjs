@@ -57,9 +57,30 @@ function ensureFerretdb() {
   say(`FerretDB built in ${((Date.now() - t) / 1000).toFixed(0)} s: ${bin}`);
 }
 
+// The browser test (test/browser) drives Debian's Chromium: installed with apt-get when missing
+// (a check of one path when present). `npm start` does not need it.
+const CHROMIUM = "/usr/bin/chromium";
+
+function ensureChromium() {
+  if (existsSync(CHROMIUM)) return;
+  const root = process.getuid?.() === 0;
+  const apt = (args) => run(root ? "apt-get" : "sudo", root ? args : ["-n", "apt-get", ...args], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  say("installing Debian's chromium for the browser test (first run only)…");
+  const t = Date.now();
+  try {
+    apt(["update", "-qq"]);
+    apt(["install", "-y", "-qq", "--no-install-recommends", "chromium"]);
+  } catch (err) {
+    throw new Error(`could not install Chromium (${err.message}). The browser test needs ${CHROMIUM}: run \`apt-get install chromium\` as root, then npm test again.`);
+  }
+  if (!existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium but ${CHROMIUM} is still missing`);
+  say(`chromium installed in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+}
+
 try {
   ensureDependencies();
   if (!process.env.MONGODB_URI || process.argv.includes("--ferretdb")) ensureFerretdb();
+  if (process.env.npm_lifecycle_event !== "prestart") ensureChromium();
 } catch (err) {
   say(`FAILED: ${err.message}`);
   process.exit(1);
