@@ -105,7 +105,7 @@ const deactivate = onUser(
   `${IDENTITY_HELP}\nRunning servers learn of it through the revocation feed within sessions.revocationPollMs.`,
 );
 
-const resetAccess = onUser("reset-access", "Sign a user out everywhere: every session and token of theirs dies at once.", async (ctx, user) =>
+const resetAccess = onUser("reset-access", "For a compromised account: every session, token and remembered device dies, and second factors, recovery codes and passkeys are removed (the password stays).", async (ctx, user) =>
   ctx.users.output("reset access of", await ctx.app.features.accounts.resetAccess(String(user._id), ctx.by)),
 );
 
@@ -125,6 +125,25 @@ const changePassword: Command = {
   },
 };
 
+const del: Command = {
+  name: "delete",
+  summary: "Delete a user and everything they own (sessions, profile, links, passkeys, …); a notice is mailed to them.",
+  synopsis: "<identity> --yes",
+  positionals: identityArg,
+  options: { yes: { type: "boolean", short: "y" } },
+  optionHelp: ["-y, --yes           required: the deletion cannot be undone"],
+  details: `${IDENTITY_HELP}\nThe same deletion as the deleteAccount mutation; also finishes one that stopped half-way. Running servers refuse the user's tokens within sessions.revocationPollMs.`,
+  validate: (args) => {
+    if (!boolOpt(args, "yes")) throw new UsageError("deleting a user cannot be undone: add --yes to confirm");
+  },
+  async run(ctx, args) {
+    const user = await ctx.users.resolve(args.positionals[0] as string);
+    const summary = await ctx.users.summarize(user);
+    await ctx.app.features.deleteAccount.deleteByOperator(String(user._id), ctx.by);
+    return { text: `deleted ${summary.email} (${summary.id})`, data: { deleted: summary } };
+  },
+};
+
 const show = onUser("show", "Show a user: roles, permissions, active, confirmation, login tracking, live sessions.", async (ctx, user) => {
   const summary = await ctx.users.summarize(user, true);
   return { text: ctx.users.text(summary), data: { user: summary } };
@@ -132,6 +151,6 @@ const show = onUser("show", "Show a user: roles, permissions, active, confirmati
 
 export const usersGroup: Group = {
   name: "users",
-  summary: "Create users, (de)activate them, reset their access, change their password, show them.",
-  commands: [create, activate, deactivate, resetAccess, changePassword, show],
+  summary: "Create users, (de)activate them, reset their access, change their password, delete them, show them.",
+  commands: [create, activate, deactivate, resetAccess, changePassword, del, show],
 };
