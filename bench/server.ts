@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { SMTPServer } from "smtp-server";
 
 export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -94,7 +95,34 @@ function descendantsOfGroup(pgid: number): string[] {
   return found;
 }
 
+/**
+ * A real SMTP server on loopback that accepts every message and drops it: production mode refuses
+ * to start without SMTP_URL, and registration sends mail. Counts what it received.
+ */
+async function startMailSink(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
+  let count = 0;
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    logger: false,
+    onData(stream, _session, done) {
+      stream.on("data", () => undefined);
+      stream.on("end", () => {
+        count++;
+        done();
+      });
+    },
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve());
+  });
+  return { url: `smtp://127.0.0.1:${port}`, received: () => count, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
 export async function startServer(opts: ServerOptions): Promise<BenchServer> {
+  const mail = await startMailSink();
   const dataDir = mkdtempSync(join(tmpdir(), "gqlauth-bench-"));
   const port = await freePort();
   let dbPort = await freePort();
@@ -110,6 +138,11 @@ export async function startServer(opts: ServerOptions): Promise<BenchServer> {
     SECRETS_PEPPER: secret(),
     SECRETS_TOKEN_KEY: secret(),
     SECRETS_ENCRYPTION_KEY: secret(),
+    SMTP_URL: mail.url,
+    // The benchmark signs its users in right after registering them (no one clicks the mail's link).
+    CONFIRMATION_REQUIRED_FOR_LOGIN: "false",
+    // Production refuses SMS codes through the development file sender; the benchmark sends none.
+    TWO_FACTOR_METHODS: "AUTHENTICATOR,EMAIL",
     ...opts.env,
   };
   const inherited: NodeJS.ProcessEnv = { ...process.env };
@@ -179,6 +212,7 @@ export async function startServer(opts: ServerOptions): Promise<BenchServer> {
       await Promise.race([exited, sleep(2_000)]);
     }
     hardCleanup();
+    await mail.close();
     const e = exit as { code: number | null; signal: string | null } | null;
     return { code: e?.code ?? null, signal: e?.signal ?? null, forced, orphans };
   };
@@ -188,6 +222,7 @@ export async function startServer(opts: ServerOptions): Promise<BenchServer> {
   for (;;) {
     if (exit) {
       hardCleanup();
+      await mail.close();
       throw new Error(`server exited during start (${JSON.stringify(exit)}):\n${lines.join("\n")}`);
     }
     if (Date.now() > deadline) {
