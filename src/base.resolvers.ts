@@ -1,6 +1,7 @@
 // Resolvers of schema/base.graphql: scalars, the User entity and shared object types.
 import { DateTimeResolver, EmailAddressResolver } from "graphql-scalars";
 import type { Resolvers } from "./generated/graphql.js";
+import { NO_LOGINS } from "./db/login-tracking.model.js";
 
 export const baseResolvers: Resolvers = {
   DateTime: DateTimeResolver,
@@ -16,12 +17,6 @@ export const baseResolvers: Resolvers = {
       return u.roles.flatMap((name) => all.get(name) ?? []);
     },
     permissions: (u, _a, ctx) => ctx.app.authState.roles.permissionsOf(u.roles),
-    loginTracking: (u) => ({
-      lastLoginAt: u.lastLoginAt ?? null,
-      lastLoginIp: u.lastLoginIp ?? null,
-      currentLoginAt: u.currentLoginAt ?? null,
-      currentLoginIp: u.currentLoginIp ?? null,
-      loginCount: u.loginCount,
-    }),
+    loginTracking: async (u, _a, ctx) => (await ctx.loaders.tracking.load(String(u._id))) ?? NO_LOGINS,
   },
 };

@@ -62,5 +62,7 @@ export function buildSchema(config: Config): GraphQLSchema {
   const schema = buildSubgraphSchema(docs.map((d, i) => ({ typeDefs: d.doc, resolvers: (i === 0 ? resolvers : {}) as GraphQLResolverMap<unknown> })));
   // Every field that takes arguments (all root operations do) must have a resolver.
   assertResolversPresent(schema, { requireResolversForArgs: "error", requireResolversForNonScalar: "ignore" });
-  return applyMiddleware(schema, buildPermissions(schema, config.freshness));
+  // Re-verification operations this deployment offers: verifyPassword, usVerify, wanVerify.
+  const methods = ["PASSWORD", ...(enabled.some((f) => f.name === "unified-sign-in") ? ["CODE"] : []), ...(enabled.some((f) => f.name === "webauthn") ? ["PASSKEY"] : [])];
+  return applyMiddleware(schema, buildPermissions(schema, { ...config.freshness, methods }));
 }

@@ -16,6 +16,7 @@ import { AppError, CORE } from "./core/errors.js";
 import { createApp, type App } from "./app.js";
 import { buildContext, type GraphQLContext } from "./context.js";
 import { buildSchema } from "./schema.js";
+import { createPasskeyPage } from "./features/webauthn/webauthn.page.js";
 import { isDatabaseDown, openDatabase, type Database } from "./db/connection.js";
 
 /** Codes of Apollo/graphql-js whose messages are safe to show as they are. */
@@ -92,6 +93,7 @@ export async function startServer(opts: { config: Config; log: Logger; clock?: C
   const app = createApp(config, db.conn, log, opts.clock ?? systemClock);
   const schema = buildSchema(config);
   const httpServer = createServer();
+  const passkeyPage = config.webauthn.enabled ? createPasskeyPage(app.features.webauthn.rp, config.productName) : null;
   httpServer.requestTimeout = config.http.requestTimeoutMs;
   httpServer.headersTimeout = Math.min(config.http.requestTimeoutMs, 10_000);
 
@@ -186,6 +188,7 @@ export async function startServer(opts: { config: Config; log: Logger; clock?: C
       });
     if (path === "/graphql") return void done(graphql(req, res));
     if (path === "/.well-known/jwks.json" && req.method === "GET") return sendJson(res, 200, app.keys.jwks(), { "cache-control": "public, max-age=60" });
+    if (passkeyPage?.(path ?? "", req.method ?? "", res)) return;
     if (path === "/health" && req.method === "GET") {
       const up = db.isReady();
       return sendJson(res, up ? 200 : 503, { status: up ? "ok" : "degraded", database: up ? "up" : "down" });

@@ -225,6 +225,9 @@ describe("roles", () => {
       if (r.errors) throw new Error(`roles query failed: ${JSON.stringify(r.errors)}`);
       return (r.data!.roles as Array<{ name: string; description: string; permissions: string[] }>).find((x) => x.name === role);
     };
+    // The role reaches the server through the revocation feed like the grant, but as its own entry:
+    // seeing the grant does not mean the roles cache has reloaded yet.
+    await within(FEED_BOUND_MS, async () => (await roleInApi()) !== undefined);
     expect(await roleInApi()).toEqual({ name: role, description: "Made by the CLI", permissions: ["reports-read", "reports-write"] });
 
     await cliOk(["roles", "add-permissions", role, "reports-export,reports-delete"]);

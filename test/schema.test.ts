@@ -120,7 +120,7 @@ describe("authorization declarations", () => {
       typeDefs: `directive @public on FIELD_DEFINITION\ntype Query { open: String @public, bare: String }`,
       resolvers: { Query: { open: () => "yes", bare: () => "leaked" } },
     });
-    const guarded = applyMiddleware(exec, buildPermissions(exec, s.config.freshness));
+    const guarded = applyMiddleware(exec, buildPermissions(exec, { ...s.config.freshness, methods: ["PASSWORD"] }));
     const anonymous = await graphql({ schema: guarded, source: "{ open bare }", contextValue: { viewer: null, authFailure: null } });
     expect(anonymous.data).toEqual({ open: "yes", bare: null });
     expect(anonymous.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");

@@ -111,7 +111,7 @@ function resolveSecrets(cfg: z.infer<typeof configSchema>): Config["secrets"] {
     mkdirSync(cfg.dataDir, { recursive: true });
     writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
   }
-  return Object.fromEntries(SECRET_NAMES.map((n) => [n, given[n] ?? stored[n]])) as Config["secrets"];
+  return { ...given, ...Object.fromEntries(SECRET_NAMES.map((n) => [n, given[n] ?? stored[n]])) } as Config["secrets"];
 }
 
 export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): Config {
@@ -135,5 +135,18 @@ export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.
   }
   if (cfg.identity.usernameMinLength > cfg.identity.usernameMaxLength) throw new ConfigError("identity.usernameMinLength > usernameMaxLength");
   if (cfg.passwords.minLength > cfg.passwords.maxLength) throw new ConfigError("passwords.minLength > maxLength");
+  // The file mailer only writes .eml files: in production no user would get a confirmation or
+  // reset link, and nothing would say so. No opt-out: a deployment must name a real SMTP server.
+  if (cfg.env === "production" && !cfg.mail.smtpUrl) {
+    throw new ConfigError(
+      "mail.smtpUrl (SMTP_URL) is required in production: without it messages (confirmation and reset links, notices) are only written as files under dataDir/mail and no user receives them. Set SMTP_URL=smtp://user:pass@host:587 or smtps://user:pass@host:465",
+    );
+  }
+  // The same for SMS: the file sender would swallow every code of users who chose SMS.
+  if (cfg.env === "production" && cfg.twoFactor.enabled && cfg.twoFactor.methods.includes("SMS") && cfg.sms.provider === "file") {
+    throw new ConfigError(
+      "twoFactor.methods offers SMS but sms.provider is file (development only: codes are written under dataDir/sms and no user receives them). Set SMS_PROVIDER=twilio with SMS_FROM, SMS_TWILIO_ACCOUNT_SID and SMS_TWILIO_AUTH_TOKEN, or leave SMS out: TWO_FACTOR_METHODS=AUTHENTICATOR,EMAIL",
+    );
+  }
   return { ...cfg, secrets: resolveSecrets(cfg) };
 }

@@ -6,7 +6,7 @@ import { bool, int, list, oneOf, optionalStr, str, z } from "./options.js";
 const DAY = 86_400;
 
 export const configSchema = z.object({
-  env: oneOf(["development", "test", "production"], "development", "Run mode (NODE_ENV). Production requires secrets and hides introspection."),
+  env: oneOf(["development", "test", "production"], "development", "Run mode (NODE_ENV). Production requires secrets and an SMTP server (SMTP_URL), and hides introspection."),
   dataDir: str(".data", "Directory for the embedded database, generated development secrets and dev output."),
   productName: str("GraphQL Auth", "Product name used in token issuer defaults and messages."),
   publicUrl: str("http://localhost:4000", "Public base URL of this server; links and the token issuer are built from it, never from request headers."),
@@ -108,6 +108,59 @@ export const configSchema = z.object({
     enabled: bool(true, "Offer changeUsername (only while registration.usernameEnabled)."),
   }),
 
+  profile: z.object({
+    enabled: bool(true, "Offer the user profile: `User.profile` (read by its owner or holders of users-read) and updateProfile (its owner only)."),
+  }),
+
+  deleteAccount: z.object({
+    enabled: bool(true, "Offer deleteAccount: a user deletes their own account and everything it owns (fresh session required)."),
+    requirePassword: bool(true, "deleteAccount also needs the current password (when the account has one), on top of a fresh session."),
+  }),
+
+  magicLink: z.object({
+    enabled: bool(true, "Offer requestSignInLink and signInWithLink: sign in by a single-use link mailed to a confirmed address (still followed by the second factor when the user has one)."),
+    tokenTtlSeconds: int(600, "Lifetime of a sign-in link (short: it signs in whoever opens it).", { min: 60, max: 3_600 }),
+    sendPerAddress: int(3, "requestSignInLink requests per address (known or not) per rateLimit.windowSeconds.", { min: 1 }),
+    sendPerClient: int(20, "requestSignInLink requests per client address per rateLimit.windowSeconds.", { min: 1 }),
+  }),
+
+  unifiedSignIn: z.object({
+    enabled: bool(true, "Offer unified sign-in: usSendCode, usSignIn (identity + password or any one-time code), usSendVerifyCode, usVerify."),
+    secondFactorAfter: list(["password", "email"], "Passcode kinds after which a user with a second factor must still pass it (password, email, sms, authenticator); sms and authenticator codes are possession factors themselves."),
+    sendPerIdentity: int(3, "usSendCode requests per identity (known or not) per rateLimit.windowSeconds.", { min: 1 }),
+    sendPerClient: int(20, "usSendCode requests per client address per rateLimit.windowSeconds.", { min: 1 }),
+  }),
+
+  twoFactor: z.object({
+    enabled: bool(true, "Offer second factors (setupTwoFactor, verifyTwoFactor, recovery codes, rescue)."),
+    required: bool(false, "Every user must have a second factor: a sign-in without one sets one up before any session exists."),
+    methods: list(["AUTHENTICATOR", "EMAIL", "SMS"], "Second-factor methods users may set up (AUTHENTICATOR, EMAIL, SMS)."),
+    issuer: optionalStr("Issuer shown by authenticator apps (otpauth URI).", "productName"),
+    flowTtlSeconds: int(300, "How long a sign-in waits for its second factor.", { min: 30, max: 3_600 }),
+    attemptsPerFlow: int(5, "Wrong second-factor codes one sign-in flow may take before it is discarded.", { min: 1 }),
+    attemptsPerUser: int(10, "Second-factor verification attempts per user (across flows) per rateLimit.windowSeconds.", { min: 1 }),
+    codeTtlSeconds: int(300, "Lifetime of a code sent by mail or SMS.", { min: 30, max: 3_600 }),
+    codeLength: int(6, "Digits of a code sent by mail or SMS, and of authenticator codes.", { min: 6, max: 8 }),
+    sendPerUser: int(5, "Codes sent (mail or SMS, any purpose) per user per rateLimit.windowSeconds.", { min: 1 }),
+    totpWindowSteps: int(1, "Authenticator codes of this many 30-second steps before or after now are accepted (clock drift).", { min: 0, max: 4 }),
+    recoveryCodeCount: int(10, "Recovery codes in a generated set.", { min: 4, max: 30 }),
+    rescueByEmail: bool(true, "A user who lost their second factor may have a one-time rescue code mailed to their confirmed address during sign-in."),
+    rememberDeviceDays: int(0, "Days a browser or client that passed the second factor may skip it (0: off). Bound to the user's uniquifier: a password change forgets every device.", { min: 0, max: 365 }),
+    setupTtlSeconds: int(600, "How long a started setup waits for its confirming code.", { min: 60, max: 3_600 }),
+  }),
+
+  webauthn: z.object({
+    enabled: bool(true, "Passkeys (WebAuthn): register, sign in (first factor), verify for freshness, list, rename, delete, and the /passkeys page."),
+    rpId: optionalStr("Relying-party ID passkeys are bound to: the host of the origins or a parent domain of them (example.com serves auth.example.com). Changing it later orphans every registered passkey.", "publicUrl's host"),
+    rpName: optionalStr("Relying-party name browsers and authenticators show.", "productName"),
+    origins: list([], "Origins (scheme://host[:port], exact match) whose pages may run passkey ceremonies. Empty: publicUrl's origin."),
+    registerTimeoutSeconds: int(1_800, "Lifetime of a registration challenge (also the browser's timeout).", { min: 30, max: 86_400 }),
+    signInTimeoutSeconds: int(60, "Lifetime of a sign-in or verify challenge (also the browser's timeout).", { min: 10, max: 600 }),
+    allowIdentityHints: bool(false, "wanSignInOptions accepts an identity and lists that user's passkeys (allowCredentials); an unknown identity gets a same-shaped made-up list. Off: usernameless only."),
+    passkeySatisfiesBothFactors: bool(true, "A passkey sign-in whose authenticator verified the user (PIN, biometrics) counts as both factors: no second factor is asked."),
+    maxPerUser: int(20, "Most passkeys one user may register.", { min: 1, max: 100 }),
+  }),
+
   identity: z.object({
     usernameMinLength: int(4, "Fewest characters in a username.", { min: 1 }),
     usernameMaxLength: int(32, "Most characters in a username.", { min: 1, max: 256 }),
@@ -115,9 +168,18 @@ export const configSchema = z.object({
   }),
 
   mail: z.object({
-    smtpUrl: optionalStr("SMTP server (SMTP_URL): smtp://user:pass@host:587 (STARTTLS when offered; add ?requireTLS=true to insist) or smtps://user:pass@host:465. Unset: each message is written as an .eml file under dataDir/mail and its link is logged (development only).", "unset (file mailer)"),
+    smtpUrl: optionalStr("SMTP server (SMTP_URL): smtp://user:pass@host:587 (STARTTLS when offered; add ?requireTLS=true to insist) or smtps://user:pass@host:465. Unset: each message is written as an .eml file under dataDir/mail and its link is logged (development only: production refuses to start without it).", "unset (file mailer)"),
     from: str("GraphQL Auth <no-reply@localhost>", "Sender (From) of every message: one address, optionally with a display name."),
     timeoutMs: int(5_000, "Limit for each SMTP step (connect, greeting, each reply); a whole delivery is abandoned after three times this, and the caller gets MAIL_DELIVERY_FAILED.", { min: 100, max: 120_000 }),
+  }),
+
+  sms: z.object({
+    provider: oneOf(["file", "twilio"], "file", "Where SMS codes go: file (development: written under dataDir/sms and logged) or twilio (Twilio's Messages API over HTTPS)."),
+    from: optionalStr("Sender number (E.164) or messaging service sender for the twilio provider."),
+    twilioAccountSid: optionalStr("Twilio account SID (twilio provider)."),
+    twilioAuthToken: optionalStr("Twilio auth token (twilio provider); a secret: set it from the environment."),
+    apiBaseUrl: str("https://api.twilio.com", "Base URL of the Messages API (a Twilio-compatible gateway or a test server)."),
+    timeoutMs: int(5_000, "Limit for one SMS request; the caller gets SMS_DELIVERY_FAILED after it.", { min: 100, max: 60_000 }),
   }),
 
   genericResponses: bool(true, "Answer login and registration identically whether or not the account exists (no user enumeration)."),
@@ -145,6 +207,7 @@ export const configSchema = z.object({
     pepper: optionalStr("HMAC key for password pre-hashing (≥ 32 chars). Required in production; generated into dataDir in development.", "generated"),
     tokenKey: optionalStr("HMAC key for refresh tokens and other server-made tokens (≥ 32 chars). Required in production; generated in development.", "generated"),
     encryptionKey: optionalStr("Key that encrypts private signing keys and other secrets at rest (≥ 32 chars). Required in production; generated in development.", "generated"),
+    previousEncryptionKeys: list([], "Earlier encryption keys (comma-separated), still accepted to decrypt second-factor secrets after a rotation; each value is re-encrypted with encryptionKey when next used (and by `gql-auth secrets reseal`)."),
   }),
 });
 

@@ -11,6 +11,12 @@ import { confirmationResolvers } from "./confirmation/confirmation.resolvers.js"
 import { changeEmailResolvers } from "./change-email/change-email.resolvers.js";
 import { changeUsernameResolvers } from "./change-username/change-username.resolvers.js";
 import { recoveryResolvers } from "./recovery/recovery.resolvers.js";
+import { profileResolvers } from "./profile/profile.resolvers.js";
+import { deleteAccountResolvers } from "./delete-account/delete-account.resolvers.js";
+import { webauthnResolvers } from "./webauthn/webauthn.resolvers.js";
+import { magicLinkResolvers } from "./magic-link/magic-link.resolvers.js";
+import { twoFactorResolvers } from "./two-factor/two-factor.resolvers.js";
+import { unifiedSignInResolvers } from "./unified-sign-in/unified-sign-in.resolvers.js";
 
 export interface FeatureModule {
   name: string;
@@ -30,4 +36,11 @@ export const FEATURES: FeatureModule[] = [
   { name: "change-email", sdl: "change-email.graphql", enabled: (c) => c.changeEmail.enabled, resolvers: changeEmailResolvers },
   { name: "change-username", sdl: "change-username.graphql", enabled: (c) => c.changeUsername.enabled && c.registration.usernameEnabled, resolvers: changeUsernameResolvers },
   { name: "recovery", sdl: "recovery.graphql", enabled: (c) => c.recovery.enabled, resolvers: recoveryResolvers },
+  { name: "profile", sdl: "profile.graphql", enabled: (c) => c.profile.enabled, resolvers: profileResolvers },
+  { name: "delete-account", sdl: "delete-account.graphql", enabled: (c) => c.deleteAccount.enabled, resolvers: deleteAccountResolvers },
+  { name: "webauthn", sdl: "webauthn.graphql", enabled: (c) => c.webauthn.enabled, resolvers: webauthnResolvers },
+  { name: "magic-link", sdl: "magic-link.graphql", enabled: (c) => c.magicLink.enabled, resolvers: magicLinkResolvers },
+  { name: "two-factor", sdl: "two-factor.graphql", enabled: (c) => c.twoFactor.enabled, resolvers: twoFactorResolvers },
+  // Its CodeSent answer type lives in two-factor.graphql, and it finds users by their SMS factor.
+  { name: "unified-sign-in", sdl: "unified-sign-in.graphql", enabled: (c) => c.unifiedSignIn.enabled && c.twoFactor.enabled, resolvers: unifiedSignInResolvers },
 ];

@@ -4,8 +4,9 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { LeanUser } from '../core/auth-state.js';
 import type { RoleData } from '../db/role.model.js';
 import type { SessionData } from '../db/session.model.js';
-import type { SignedInResult, AcceptedResult } from '../core/sign-in.js';
+import type { SignedInResult, SecondFactorRequiredResult, AcceptedResult } from '../core/sign-in.js';
 import type { IssuedTokens } from '../core/sessions.js';
+import type { WebAuthnCredentialData } from '../db/webauthn.models.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -48,6 +49,12 @@ export type ChangeUsernamePayload = {
   user: User;
 };
 
+export type CodeSent = {
+  __typename?: 'CodeSent';
+  expiresAt: Scalars['DateTime']['output'];
+  sentTo: Scalars['String']['output'];
+};
+
 export type ConfirmChangeEmailInput = {
   token: Scalars['String']['input'];
 };
@@ -70,11 +77,32 @@ export type ConfirmEmailPayload = {
   email: Scalars['EmailAddress']['output'];
 };
 
+export type ConfirmTwoFactorSetupInput = {
+  code: Scalars['String']['input'];
+};
+
 export type CreateRoleInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   /** Letters, digits, '-', '_' or '.'; 1 to 64 characters. */
   name: Scalars['String']['input'];
   permissions?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+export type DeleteAccountInput = {
+  /** The account's current password (required while deleteAccount.requirePassword is on and the account has one). */
+  password?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type DeleteAccountPayload = {
+  __typename?: 'DeleteAccountPayload';
+  /** Always true: a failure is an error, never false. */
+  deleted: Scalars['Boolean']['output'];
+  message: Scalars['String']['output'];
+};
+
+export type DisableTwoFactorInput = {
+  /** Omit to remove every method and the recovery codes. */
+  method?: InputMaybe<TwoFactorMethod>;
 };
 
 /** One field's problem in a BAD_USER_INPUT error (also listed in extensions.fieldErrors). */
@@ -90,10 +118,15 @@ export type LoginInput = {
   /** Email address or username. */
   identity: Scalars['String']['input'];
   password: Scalars['String']['input'];
+  /**
+   * A remember-device token from an earlier verifyTwoFactor (API clients; browsers send the
+   * remember-device cookie instead): a valid one skips the second factor.
+   */
+  rememberDeviceToken?: InputMaybe<Scalars['String']['input']>;
 };
 
-/** Either signed in, or (once second factors exist) another step is needed. */
-export type LoginResult = SignedIn;
+/** Either signed in, or a second factor is needed first. */
+export type LoginResult = SecondFactorRequired | SignedIn;
 
 /** Flask-Security's trackable fields. */
 export type LoginTracking = {
@@ -149,11 +182,44 @@ export type Mutation = {
    * reset, or an email change kills older links. Does not sign in.
    */
   confirmEmail: ConfirmEmailPayload;
+  /** Prove the pending setup with a code from the new method; saves it and mails a notice. */
+  confirmTwoFactorSetup: TwoFactorStatus;
   createRole: Role;
+  /**
+   * Delete your own account for good (needs a fresh session, and the current password while
+   * `deleteAccount.requirePassword` is on and the account has one; a wrong password is
+   * INVALID_PASSWORD and counts against the same per-user limit as verifyPassword).
+   *
+   * Deleted: the user document (email, username, password hash, roles, login tracking), the profile,
+   * every session (so every cookie, access token and refresh token of every device is refused from
+   * the next request on; other instances within `sessions.revocationPollMs`), pending links
+   * (confirmation, reset, change email, sign-in), username claims, second factors and recovery codes,
+   * passkeys and their challenges, sign-in flows, one-time codes, claims and limiter counters keyed
+   * by the user, and whatever each feature registers as the user's (`k.userData.register`). The email address and username can be registered again at once, by
+   * anyone, as a new account with a new id. Kept: the revocation feed's entries (ids only, swept after
+   * an hour; other instances learn from them that the tokens died) and the audit log lines the
+   * server has already written. A notice goes to the account's address; the session cookie is cleared.
+   *
+   * Other services that verify access tokens themselves (through the JWKS) may accept one until its
+   * `exp`, as after any revocation.
+   */
+  deleteAccount: DeleteAccountPayload;
+  /**
+   * Remove one method, or every second factor and the recovery codes (method omitted); needs a
+   * fresh session. TWO_FACTOR_REQUIRED when configuration requires a second factor and this would
+   * remove the last one. Mails a notice.
+   */
+  disableTwoFactor: TwoFactorStatus;
+  /**
+   * A new set of one-time recovery codes (twoFactor.recoveryCodeCount), replacing the old set; needs a
+   * fresh session and a second factor. Shown this once: only keyed hashes are stored.
+   */
+  generateRecoveryCodes: RecoveryCodes;
   grantRole: User;
   /**
    * Sign in with an identity (email or username) and a password. Unknown identities and wrong
-   * passwords fail identically (GENERIC_AUTHN_FAILED) and take the same time.
+   * passwords fail identically (GENERIC_AUTHN_FAILED) and take the same time. A user with a second
+   * factor (or any user, when twoFactor.required) gets SecondFactorRequired instead of a session.
    */
   login: LoginResult;
   /** End the current session (cookie cleared, tokens dead at once). */
@@ -183,6 +249,14 @@ export type Mutation = {
    */
   requestPasswordReset: MailAccepted;
   /**
+   * Mail a sign-in link (`<publicUrl>/sign-in-link#token=…`) to the address, if it belongs to an
+   * active account. The same MailAccepted, after the same work, whether or not it does; limited per
+   * address and per client (magicLink.sendPerAddress, magicLink.sendPerClient). The link works once,
+   * lives magicLink.tokenTtlSeconds (10 minutes by default), and a newer link, a password change or
+   * an email change kills it.
+   */
+  requestSignInLink: MailAccepted;
+  /**
    * Set a new password with the token of a reset link. The password is checked first (a refused
    * password leaves the link usable). Success kills every session, access and refresh token and link
    * of the user, marks the email confirmed (the link proved control of the mailbox) and mails a
@@ -202,10 +276,98 @@ export type Mutation = {
    * exists or is already confirmed; limited per address and per client.
    */
   sendConfirmation: MailAccepted;
+  /**
+   * During a sign-in: send a code by EMAIL, SMS or RESCUE_EMAIL (a rescue code to the confirmed
+   * address when the usual factor is lost). Limited per user (twoFactor.sendPerUser); a newer code
+   * replaces the older one.
+   */
+  sendTwoFactorCode: CodeSent;
   /** Deactivate or reactivate an account. A deactivated user is refused on the very next request. */
   setUserActive: User;
+  /**
+   * Start setting up (or replacing) a second-factor method; needs a fresh session. AUTHENTICATOR
+   * returns a new secret, its otpauth:// URI and a QR code; EMAIL mails a code to the account's
+   * address; SMS sends a code to `phone` (E.164 after normalisation). Nothing changes until
+   * confirmTwoFactorSetup proves the method with a code; an unconfirmed setup expires after
+   * twoFactor.setupTtlSeconds.
+   */
+  setupTwoFactor: TwoFactorSetup;
+  /**
+   * During a sign-in whose SecondFactorRequired had setupRequired: start setting up a method (as
+   * setupTwoFactor). Finish with verifyTwoFactor and the code of the new method.
+   */
+  setupTwoFactorInFlow: TwoFactorSetup;
+  /**
+   * Sign in with the token of a sign-in link: a session, or SecondFactorRequired when the user has a
+   * second factor (a link never skips it). Marks the email confirmed (the link proved the mailbox).
+   * INVALID_SIGN_IN_LINK for an unknown, used, replaced or tampered token; SIGN_IN_LINK_EXPIRED.
+   */
+  signInWithLink: LoginResult;
+  /**
+   * Edit your own profile. A field left out is unchanged; a field given as null (or as a blank
+   * string) is cleared. Every string is trimmed and NFC-normalised; control characters, invisible
+   * direction marks and unpaired surrogates are refused. Any bad field fails the whole call with
+   * BAD_USER_INPUT and one entry per bad field in `fieldErrors`; nothing is saved then.
+   */
+  updateProfile: Profile;
+  /**
+   * Send a one-time sign-in code to an identity: EMAIL mails a code and a sign-in link (any active
+   * account), SMS texts a code (accounts with a verified SMS number). The same answer, after the same
+   * work, whether or not the identity exists or has the method; limited per identity and per client.
+   */
+  usSendCode: MailAccepted;
+  /** Send a code to the signed-in user for re-verification (EMAIL, or SMS when set up). */
+  usSendVerifyCode: CodeSent;
+  /**
+   * Sign in with an identity and a passcode: a code from usSendCode, an authenticator code, or the
+   * password. Unknown identities and wrong passcodes fail identically (GENERIC_AUTHN_FAILED) and take
+   * the same time. After a password or an emailed code the second factor is still asked
+   * (unifiedSignIn.secondFactorAfter); an SMS or authenticator code is itself a possession factor.
+   */
+  usSignIn: LoginResult;
+  /**
+   * Re-verify for freshness with any passcode: a code from usSendVerifyCode, an authenticator code,
+   * or the password. Limited like sign-in.
+   */
+  usVerify: VerifyPayload;
   /** Re-verify with the password to make the session fresh again (Flask-Security's verify). */
   verifyPassword: VerifyPayload;
+  /**
+   * Finish a sign-in with a second factor: the session (cookie or tokens as chosen at the primary
+   * sign-in). Every code works once (an authenticator code once per 30-second step, in sequence, in
+   * aliases and in parallel alike). Wrong codes count per flow (twoFactor.attemptsPerFlow, then the
+   * flow is discarded) and per user (twoFactor.attemptsPerUser per window). With `rememberDevice`
+   * (when twoFactor.rememberDeviceDays > 0) later sign-ins on this client skip the second factor.
+   */
+  verifyTwoFactor: SignedIn;
+  /** Delete one of your passkeys (needs a fresh session). */
+  wanDelete: Scalars['Boolean']['output'];
+  /** Finish registering: the credential created by the browser, in the same session, before the options expire. */
+  wanRegister: WanRegisterPayload;
+  /**
+   * Start registering a passkey (needs a fresh session). The name is unique among your passkeys
+   * (normalised, case-insensitive, 1–64 characters); FIRST passkeys sign in on their own and must be
+   * discoverable, SECONDARY ones serve as a second factor. Your existing passkeys are excluded.
+   */
+  wanRegisterOptions: WanOptions;
+  /** Rename one of your passkeys (needs a fresh session). */
+  wanRename: WebAuthnCredential;
+  /** Finish a sign-in flow with a passkey of its user (a flow attempt, like a code); the session. */
+  wanSecondFactor: SignedIn;
+  /** Options to answer a sign-in flow's SecondFactorRequired with a passkey (method PASSKEY): the flow user's passkeys only. */
+  wanSecondFactorOptions: WanOptions;
+  /** Sign in with a FIRST passkey: the same result as `login`. */
+  wanSignIn: LoginResult;
+  /**
+   * Start a passkey sign-in. Without an identity the browser offers the passkeys it holds for this
+   * site (usernameless). An identity is accepted only when webauthn.allowIdentityHints is on; an
+   * unknown identity gets options of the same shape, so nobody learns who has an account.
+   */
+  wanSignInOptions: WanOptions;
+  /** Re-verify with one of your own passkeys: the session becomes fresh (Flask-Security's verify). */
+  wanVerify: VerifyPayload;
+  /** Start re-verifying with one of your passkeys (WEBAUTHN_NO_VERIFY if you have none). */
+  wanVerifyOptions: WanOptions;
 };
 
 
@@ -239,8 +401,23 @@ export type MutationConfirmEmailArgs = {
 };
 
 
+export type MutationConfirmTwoFactorSetupArgs = {
+  input: ConfirmTwoFactorSetupInput;
+};
+
+
 export type MutationCreateRoleArgs = {
   input: CreateRoleInput;
+};
+
+
+export type MutationDeleteAccountArgs = {
+  input: DeleteAccountInput;
+};
+
+
+export type MutationDisableTwoFactorArgs = {
+  input: DisableTwoFactorInput;
 };
 
 
@@ -279,6 +456,11 @@ export type MutationRequestPasswordResetArgs = {
 };
 
 
+export type MutationRequestSignInLinkArgs = {
+  input: RequestSignInLinkInput;
+};
+
+
 export type MutationResetPasswordArgs = {
   input: ResetPasswordInput;
 };
@@ -304,13 +486,126 @@ export type MutationSendConfirmationArgs = {
 };
 
 
+export type MutationSendTwoFactorCodeArgs = {
+  input: SendTwoFactorCodeInput;
+};
+
+
 export type MutationSetUserActiveArgs = {
   input: SetUserActiveInput;
 };
 
 
+export type MutationSetupTwoFactorArgs = {
+  input: SetupTwoFactorInput;
+};
+
+
+export type MutationSetupTwoFactorInFlowArgs = {
+  input: SetupTwoFactorInFlowInput;
+};
+
+
+export type MutationSignInWithLinkArgs = {
+  input: SignInWithLinkInput;
+};
+
+
+export type MutationUpdateProfileArgs = {
+  input: UpdateProfileInput;
+};
+
+
+export type MutationUsSendCodeArgs = {
+  input: UsSendCodeInput;
+};
+
+
+export type MutationUsSendVerifyCodeArgs = {
+  input: UsSendVerifyCodeInput;
+};
+
+
+export type MutationUsSignInArgs = {
+  input: UsSignInInput;
+};
+
+
+export type MutationUsVerifyArgs = {
+  input: UsVerifyInput;
+};
+
+
 export type MutationVerifyPasswordArgs = {
   input: VerifyPasswordInput;
+};
+
+
+export type MutationVerifyTwoFactorArgs = {
+  input: VerifyTwoFactorInput;
+};
+
+
+export type MutationWanDeleteArgs = {
+  input: WanDeleteInput;
+};
+
+
+export type MutationWanRegisterArgs = {
+  input: WanRegisterInput;
+};
+
+
+export type MutationWanRegisterOptionsArgs = {
+  input: WanRegisterOptionsInput;
+};
+
+
+export type MutationWanRenameArgs = {
+  input: WanRenameInput;
+};
+
+
+export type MutationWanSecondFactorArgs = {
+  input: WanSecondFactorInput;
+};
+
+
+export type MutationWanSecondFactorOptionsArgs = {
+  input: WanSecondFactorOptionsInput;
+};
+
+
+export type MutationWanSignInArgs = {
+  input: WanSignInInput;
+};
+
+
+export type MutationWanSignInOptionsArgs = {
+  input?: InputMaybe<WanSignInOptionsInput>;
+};
+
+
+export type MutationWanVerifyArgs = {
+  input: WanVerifyInput;
+};
+
+export type Profile = {
+  __typename?: 'Profile';
+  address?: Maybe<Scalars['String']['output']>;
+  avatarUrl?: Maybe<Scalars['String']['output']>;
+  city?: Maybe<Scalars['String']['output']>;
+  /** ISO 3166-1 alpha-2, upper case. */
+  country?: Maybe<Scalars['String']['output']>;
+  /** `YYYY-MM-DD`. */
+  dateOfBirth?: Maybe<Scalars['String']['output']>;
+  firstName?: Maybe<Scalars['String']['output']>;
+  lastName?: Maybe<Scalars['String']['output']>;
+  /** E.164, e.g. `+14155550123`. */
+  phone?: Maybe<Scalars['String']['output']>;
+  postalCode?: Maybe<Scalars['String']['output']>;
+  /** When the profile was last edited; null if never. */
+  updatedAt?: Maybe<Scalars['DateTime']['output']>;
 };
 
 export type Query = {
@@ -323,8 +618,12 @@ export type Query = {
   roles: Array<Role>;
   /** The signed-in user's live sessions, newest first. */
   sessions: Array<Session>;
+  /** The signed-in user's second factors (never a secret, a code or a recovery code). */
+  twoFactor: TwoFactorStatus;
   /** Look a user up by id or email (administrators). */
   user?: Maybe<User>;
+  /** The signed-in user's passkeys, newest first. */
+  wanCredentials: Array<WebAuthnCredential>;
 };
 
 
@@ -334,6 +633,12 @@ export type QueryUserArgs = {
 
 export type RecoverUsernameInput = {
   email: Scalars['String']['input'];
+};
+
+export type RecoveryCodes = {
+  __typename?: 'RecoveryCodes';
+  codes: Array<Scalars['String']['output']>;
+  createdAt: Scalars['DateTime']['output'];
 };
 
 export type RefreshTokenInput = {
@@ -358,6 +663,10 @@ export type RegistrationAccepted = {
 };
 
 export type RequestPasswordResetInput = {
+  email: Scalars['String']['input'];
+};
+
+export type RequestSignInLinkInput = {
   email: Scalars['String']['input'];
 };
 
@@ -398,8 +707,43 @@ export type RolePermissionsInput = {
   role: Scalars['String']['input'];
 };
 
+/** Ways to pass the second step of a sign-in. */
+export type SecondFactorMethod =
+  /** A code from an authenticator app (TOTP). */
+  | 'AUTHENTICATOR'
+  /** A code mailed to the account's address. */
+  | 'EMAIL'
+  /** A passkey registered for second-factor use. */
+  | 'PASSKEY'
+  /** One of the user's one-time recovery codes. */
+  | 'RECOVERY_CODE'
+  /** A one-time rescue code mailed to the account's confirmed address (lost second factor). */
+  | 'RESCUE_EMAIL'
+  /** A code sent by SMS to the registered phone. */
+  | 'SMS';
+
+/**
+ * The primary method passed; no session exists yet. Finish with verifyTwoFactor (after
+ * sendTwoFactorCode for EMAIL, SMS and RESCUE_EMAIL), or with a passkey (PASSKEY), using `flowId`
+ * before `expiresAt`. When `setupRequired`, the user has no second factor and configuration requires
+ * one: set one up with setupTwoFactorInFlow, then verifyTwoFactor.
+ */
+export type SecondFactorRequired = {
+  __typename?: 'SecondFactorRequired';
+  expiresAt: Scalars['DateTime']['output'];
+  /** Handle on this sign-in; a bearer secret until it expires, keep it like a password. */
+  flowId: Scalars['String']['output'];
+  methods: Array<SecondFactorMethod>;
+  setupRequired: Scalars['Boolean']['output'];
+};
+
 export type SendConfirmationInput = {
   email: Scalars['String']['input'];
+};
+
+export type SendTwoFactorCodeInput = {
+  flowId: Scalars['String']['input'];
+  method: SecondFactorMethod;
 };
 
 export type Session = {
@@ -433,8 +777,32 @@ export type SetUserActiveInput = {
   userId: Scalars['ID']['input'];
 };
 
+export type SetupTwoFactorInFlowInput = {
+  flowId: Scalars['String']['input'];
+  method: TwoFactorMethod;
+  phone?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type SetupTwoFactorInput = {
+  method: TwoFactorMethod;
+  /** For SMS: the number, with its country code. */
+  phone?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type SignInWithLinkInput = {
+  delivery?: InputMaybe<SessionDelivery>;
+  /** See LoginInput.rememberDeviceToken. */
+  rememberDeviceToken?: InputMaybe<Scalars['String']['input']>;
+  token: Scalars['String']['input'];
+};
+
 export type SignedIn = {
   __typename?: 'SignedIn';
+  /**
+   * Present after verifyTwoFactor with rememberDevice and delivery TOKENS: pass it as
+   * LoginInput.rememberDeviceToken to skip the second factor on this client (browsers get a cookie).
+   */
+  rememberDeviceToken?: Maybe<Scalars['String']['output']>;
   session: Session;
   /** Present when delivery is TOKENS. */
   tokens?: Maybe<TokenPayload>;
@@ -447,6 +815,94 @@ export type TokenPayload = {
   accessTokenExpiresAt: Scalars['DateTime']['output'];
   refreshToken: Scalars['String']['output'];
   tokenType: Scalars['String']['output'];
+};
+
+/** Second-factor methods a user can set up. */
+export type TwoFactorMethod =
+  | 'AUTHENTICATOR'
+  | 'EMAIL'
+  | 'SMS';
+
+export type TwoFactorSetup = {
+  __typename?: 'TwoFactorSetup';
+  expiresAt: Scalars['DateTime']['output'];
+  method: TwoFactorMethod;
+  /** AUTHENTICATOR: otpauth://totp/… for apps that scan or open it. */
+  otpauthUri?: Maybe<Scalars['String']['output']>;
+  /** AUTHENTICATOR: the otpauth URI as a QR code, an SVG image in a data: URL. */
+  qrCode?: Maybe<Scalars['String']['output']>;
+  /** AUTHENTICATOR: the base32 secret to type into an app. */
+  secret?: Maybe<Scalars['String']['output']>;
+  /** EMAIL or SMS: where the code went, masked. */
+  sentTo?: Maybe<Scalars['String']['output']>;
+};
+
+export type TwoFactorStatus = {
+  __typename?: 'TwoFactorStatus';
+  /** True when at least one method is set up. */
+  enabled: Scalars['Boolean']['output'];
+  methods: Array<TwoFactorMethod>;
+  /** The SMS number, masked. */
+  phone?: Maybe<Scalars['String']['output']>;
+  recoveryCodesLeft: Scalars['Int']['output'];
+  /** Configuration requires a second factor of every user. */
+  required: Scalars['Boolean']['output'];
+};
+
+/** Limits are in characters (Unicode code points) after trimming and NFC normalisation. */
+export type UpdateProfileInput = {
+  /** Street address, one line, at most 200 characters. */
+  address?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * An absolute `https:` URL of at most 2048 characters, without user name or password; stored in
+   * its normalised form. `http:`, `javascript:`, `data:` and others are refused (INVALID_AVATAR_URL).
+   */
+  avatarUrl?: InputMaybe<Scalars['String']['input']>;
+  /** At most 100 characters. */
+  city?: InputMaybe<Scalars['String']['input']>;
+  /** ISO 3166-1 alpha-2 code of an assigned country (`de` is stored as `DE`; `UK` is refused: use `GB`). INVALID_COUNTRY otherwise. */
+  country?: InputMaybe<Scalars['String']['input']>;
+  /** A calendar date `YYYY-MM-DD`, from 1900-01-01 to today. INVALID_DATE_OF_BIRTH otherwise. */
+  dateOfBirth?: InputMaybe<Scalars['String']['input']>;
+  /** At most 100 characters. */
+  firstName?: InputMaybe<Scalars['String']['input']>;
+  /** At most 100 characters. */
+  lastName?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * International format, stored as E.164 (`+` country code and number, 7 to 15 digits). Spaces,
+   * dots, dashes, slashes and parentheses are removed first, and a leading `00` becomes `+`:
+   * `+49 (30) 1234-5678` is stored as `+493012345678`. PHONE_INVALID otherwise.
+   */
+  phone?: InputMaybe<Scalars['String']['input']>;
+  /** Letters, digits, spaces and dashes, at most 16 characters, stored upper-cased. INVALID_POSTAL_CODE otherwise. */
+  postalCode?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Ways to receive a one-time sign-in code. */
+export type UsCodeMethod =
+  | 'EMAIL'
+  | 'SMS';
+
+export type UsSendCodeInput = {
+  /** Email address, username, or phone number (with country code). */
+  identity: Scalars['String']['input'];
+  method: UsCodeMethod;
+};
+
+export type UsSendVerifyCodeInput = {
+  method: UsCodeMethod;
+};
+
+export type UsSignInInput = {
+  delivery?: InputMaybe<SessionDelivery>;
+  identity: Scalars['String']['input'];
+  passcode: Scalars['String']['input'];
+  /** See LoginInput.rememberDeviceToken. */
+  rememberDeviceToken?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type UsVerifyInput = {
+  passcode: Scalars['String']['input'];
 };
 
 /**
@@ -463,6 +919,8 @@ export type User = {
   loginTracking: LoginTracking;
   /** Union of the permissions of the user's roles. */
   permissions: Array<Scalars['String']['output']>;
+  /** The user's profile. Every user has one (all fields null until edited). */
+  profile?: Maybe<Profile>;
   roles: Array<Role>;
   username?: Maybe<Scalars['String']['output']>;
 };
@@ -480,6 +938,98 @@ export type VerifyPayload = {
   __typename?: 'VerifyPayload';
   verifiedAt: Scalars['DateTime']['output'];
 };
+
+export type VerifyTwoFactorInput = {
+  code: Scalars['String']['input'];
+  flowId: Scalars['String']['input'];
+  method: SecondFactorMethod;
+  rememberDevice?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+export type WanDeleteInput = {
+  id: Scalars['ID']['input'];
+};
+
+export type WanOptions = {
+  __typename?: 'WanOptions';
+  /** When the challenge in the options stops working. */
+  expiresAt: Scalars['DateTime']['output'];
+  /** JSON text of the options for navigator.credentials.create (register) or .get (sign in, verify). */
+  options: Scalars['String']['output'];
+};
+
+export type WanRegisterInput = {
+  /** JSON text of the PublicKeyCredential from navigator.credentials.create (its toJSON()). */
+  credential: Scalars['String']['input'];
+};
+
+export type WanRegisterOptionsInput = {
+  name: Scalars['String']['input'];
+  usage?: InputMaybe<WebAuthnUsage>;
+};
+
+export type WanRegisterPayload = {
+  __typename?: 'WanRegisterPayload';
+  credential: WebAuthnCredential;
+};
+
+export type WanRenameInput = {
+  id: Scalars['ID']['input'];
+  name: Scalars['String']['input'];
+};
+
+export type WanSecondFactorInput = {
+  /** JSON text of the PublicKeyCredential from navigator.credentials.get (its toJSON()). */
+  credential: Scalars['String']['input'];
+  flowId: Scalars['String']['input'];
+};
+
+export type WanSecondFactorOptionsInput = {
+  /** The flowId of a SecondFactorRequired whose methods include PASSKEY. */
+  flowId: Scalars['String']['input'];
+};
+
+export type WanSignInInput = {
+  /** JSON text of the PublicKeyCredential from navigator.credentials.get (its toJSON()). */
+  credential: Scalars['String']['input'];
+  delivery?: InputMaybe<SessionDelivery>;
+};
+
+export type WanSignInOptionsInput = {
+  /** Email or username (only with webauthn.allowIdentityHints). */
+  identity?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type WanVerifyInput = {
+  /** JSON text of the PublicKeyCredential from navigator.credentials.get (its toJSON()). */
+  credential: Scalars['String']['input'];
+};
+
+export type WebAuthnCredential = {
+  __typename?: 'WebAuthnCredential';
+  /** True when the authenticator reported the passkey as backed up. */
+  backedUp: Scalars['Boolean']['output'];
+  /** True for a synced (multi-device) passkey. */
+  backupEligible: Scalars['Boolean']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  /** The credential id (base64url). */
+  id: Scalars['ID']['output'];
+  /** Last sign-in or verification with it. */
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  name: Scalars['String']['output'];
+  /** The authenticator's signature counter (0 for authenticators that do not count; up to 2^32-1, so not an Int). */
+  signCount: Scalars['Float']['output'];
+  /** How the browser can reach the authenticator (usb, nfc, ble, internal, hybrid). */
+  transports: Array<Scalars['String']['output']>;
+  usage: WebAuthnUsage;
+};
+
+/** What a passkey may be used for. */
+export type WebAuthnUsage =
+  /** Signs in on its own (discoverable credential), and verifies. */
+  | 'FIRST'
+  /** A second factor after another sign-in method, and verifies. */
+  | 'SECONDARY';
 
 
 
@@ -573,7 +1123,10 @@ export type FederationReferenceTypes = {
 
 /** Mapping of union types */
 export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
-  LoginResult: ( SignedInResult );
+  LoginResult:
+    | ( SecondFactorRequiredResult )
+    | ( SignedInResult )
+  ;
   RegisterResult:
     | ( AcceptedResult )
     | ( SignedInResult )
@@ -588,12 +1141,17 @@ export type ResolversTypes = {
   ChangePasswordInput: ChangePasswordInput;
   ChangeUsernameInput: ChangeUsernameInput;
   ChangeUsernamePayload: ResolverTypeWrapper<Omit<ChangeUsernamePayload, 'user'> & { user: ResolversTypes['User'] }>;
+  CodeSent: ResolverTypeWrapper<CodeSent>;
   ConfirmChangeEmailInput: ConfirmChangeEmailInput;
   ConfirmChangeEmailPayload: ResolverTypeWrapper<ConfirmChangeEmailPayload>;
   ConfirmEmailInput: ConfirmEmailInput;
   ConfirmEmailPayload: ResolverTypeWrapper<ConfirmEmailPayload>;
+  ConfirmTwoFactorSetupInput: ConfirmTwoFactorSetupInput;
   CreateRoleInput: CreateRoleInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeleteAccountInput: DeleteAccountInput;
+  DeleteAccountPayload: ResolverTypeWrapper<DeleteAccountPayload>;
+  DisableTwoFactorInput: DisableTwoFactorInput;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   FieldError: ResolverTypeWrapper<FieldError>;
   LoginInput: LoginInput;
@@ -602,13 +1160,16 @@ export type ResolversTypes = {
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   MailAccepted: ResolverTypeWrapper<MailAccepted>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Profile: ResolverTypeWrapper<Profile>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecoverUsernameInput: RecoverUsernameInput;
+  RecoveryCodes: ResolverTypeWrapper<RecoveryCodes>;
   RefreshTokenInput: RefreshTokenInput;
   RegisterInput: RegisterInput;
   RegisterResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['RegisterResult']>;
   RegistrationAccepted: ResolverTypeWrapper<AcceptedResult>;
   RequestPasswordResetInput: RequestPasswordResetInput;
+  RequestSignInLinkInput: RequestSignInLinkInput;
   ResetPasswordInput: ResetPasswordInput;
   ResetPasswordPayload: ResolverTypeWrapper<ResetPasswordPayload>;
   ResetUserAccessInput: ResetUserAccessInput;
@@ -617,16 +1178,46 @@ export type ResolversTypes = {
   Role: ResolverTypeWrapper<RoleData>;
   RoleAssignmentInput: RoleAssignmentInput;
   RolePermissionsInput: RolePermissionsInput;
+  SecondFactorMethod: SecondFactorMethod;
+  SecondFactorRequired: ResolverTypeWrapper<SecondFactorRequiredResult>;
   SendConfirmationInput: SendConfirmationInput;
+  SendTwoFactorCodeInput: SendTwoFactorCodeInput;
   Session: ResolverTypeWrapper<SessionData>;
   SessionDelivery: SessionDelivery;
   SetUserActiveInput: SetUserActiveInput;
+  SetupTwoFactorInFlowInput: SetupTwoFactorInFlowInput;
+  SetupTwoFactorInput: SetupTwoFactorInput;
+  SignInWithLinkInput: SignInWithLinkInput;
   SignedIn: ResolverTypeWrapper<SignedInResult>;
   TokenPayload: ResolverTypeWrapper<IssuedTokens>;
+  TwoFactorMethod: TwoFactorMethod;
+  TwoFactorSetup: ResolverTypeWrapper<TwoFactorSetup>;
+  TwoFactorStatus: ResolverTypeWrapper<TwoFactorStatus>;
+  UpdateProfileInput: UpdateProfileInput;
+  UsCodeMethod: UsCodeMethod;
+  UsSendCodeInput: UsSendCodeInput;
+  UsSendVerifyCodeInput: UsSendVerifyCodeInput;
+  UsSignInInput: UsSignInInput;
+  UsVerifyInput: UsVerifyInput;
   User: ResolverTypeWrapper<LeanUser>;
   UserLookupInput: UserLookupInput;
   VerifyPasswordInput: VerifyPasswordInput;
   VerifyPayload: ResolverTypeWrapper<VerifyPayload>;
+  VerifyTwoFactorInput: VerifyTwoFactorInput;
+  WanDeleteInput: WanDeleteInput;
+  WanOptions: ResolverTypeWrapper<WanOptions>;
+  WanRegisterInput: WanRegisterInput;
+  WanRegisterOptionsInput: WanRegisterOptionsInput;
+  WanRegisterPayload: ResolverTypeWrapper<Omit<WanRegisterPayload, 'credential'> & { credential: ResolversTypes['WebAuthnCredential'] }>;
+  WanRenameInput: WanRenameInput;
+  WanSecondFactorInput: WanSecondFactorInput;
+  WanSecondFactorOptionsInput: WanSecondFactorOptionsInput;
+  WanSignInInput: WanSignInInput;
+  WanSignInOptionsInput: WanSignInOptionsInput;
+  WanVerifyInput: WanVerifyInput;
+  WebAuthnCredential: ResolverTypeWrapper<WebAuthnCredentialData>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  WebAuthnUsage: WebAuthnUsage;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
 };
@@ -638,12 +1229,17 @@ export type ResolversParentTypes = {
   ChangePasswordInput: ChangePasswordInput;
   ChangeUsernameInput: ChangeUsernameInput;
   ChangeUsernamePayload: Omit<ChangeUsernamePayload, 'user'> & { user: ResolversParentTypes['User'] };
+  CodeSent: CodeSent;
   ConfirmChangeEmailInput: ConfirmChangeEmailInput;
   ConfirmChangeEmailPayload: ConfirmChangeEmailPayload;
   ConfirmEmailInput: ConfirmEmailInput;
   ConfirmEmailPayload: ConfirmEmailPayload;
+  ConfirmTwoFactorSetupInput: ConfirmTwoFactorSetupInput;
   CreateRoleInput: CreateRoleInput;
   DateTime: Scalars['DateTime']['output'];
+  DeleteAccountInput: DeleteAccountInput;
+  DeleteAccountPayload: DeleteAccountPayload;
+  DisableTwoFactorInput: DisableTwoFactorInput;
   EmailAddress: Scalars['EmailAddress']['output'];
   FieldError: FieldError;
   LoginInput: LoginInput;
@@ -652,13 +1248,16 @@ export type ResolversParentTypes = {
   Int: Scalars['Int']['output'];
   MailAccepted: MailAccepted;
   Mutation: Record<PropertyKey, never>;
+  Profile: Profile;
   Query: Record<PropertyKey, never>;
   RecoverUsernameInput: RecoverUsernameInput;
+  RecoveryCodes: RecoveryCodes;
   RefreshTokenInput: RefreshTokenInput;
   RegisterInput: RegisterInput;
   RegisterResult: ResolversUnionTypes<ResolversParentTypes>['RegisterResult'];
   RegistrationAccepted: AcceptedResult;
   RequestPasswordResetInput: RequestPasswordResetInput;
+  RequestSignInLinkInput: RequestSignInLinkInput;
   ResetPasswordInput: ResetPasswordInput;
   ResetPasswordPayload: ResetPasswordPayload;
   ResetUserAccessInput: ResetUserAccessInput;
@@ -667,15 +1266,41 @@ export type ResolversParentTypes = {
   Role: RoleData;
   RoleAssignmentInput: RoleAssignmentInput;
   RolePermissionsInput: RolePermissionsInput;
+  SecondFactorRequired: SecondFactorRequiredResult;
   SendConfirmationInput: SendConfirmationInput;
+  SendTwoFactorCodeInput: SendTwoFactorCodeInput;
   Session: SessionData;
   SetUserActiveInput: SetUserActiveInput;
+  SetupTwoFactorInFlowInput: SetupTwoFactorInFlowInput;
+  SetupTwoFactorInput: SetupTwoFactorInput;
+  SignInWithLinkInput: SignInWithLinkInput;
   SignedIn: SignedInResult;
   TokenPayload: IssuedTokens;
+  TwoFactorSetup: TwoFactorSetup;
+  TwoFactorStatus: TwoFactorStatus;
+  UpdateProfileInput: UpdateProfileInput;
+  UsSendCodeInput: UsSendCodeInput;
+  UsSendVerifyCodeInput: UsSendVerifyCodeInput;
+  UsSignInInput: UsSignInInput;
+  UsVerifyInput: UsVerifyInput;
   User: LeanUser;
   UserLookupInput: UserLookupInput;
   VerifyPasswordInput: VerifyPasswordInput;
   VerifyPayload: VerifyPayload;
+  VerifyTwoFactorInput: VerifyTwoFactorInput;
+  WanDeleteInput: WanDeleteInput;
+  WanOptions: WanOptions;
+  WanRegisterInput: WanRegisterInput;
+  WanRegisterOptionsInput: WanRegisterOptionsInput;
+  WanRegisterPayload: Omit<WanRegisterPayload, 'credential'> & { credential: ResolversParentTypes['WebAuthnCredential'] };
+  WanRenameInput: WanRenameInput;
+  WanSecondFactorInput: WanSecondFactorInput;
+  WanSecondFactorOptionsInput: WanSecondFactorOptionsInput;
+  WanSignInInput: WanSignInInput;
+  WanSignInOptionsInput: WanSignInOptionsInput;
+  WanVerifyInput: WanVerifyInput;
+  WebAuthnCredential: WebAuthnCredentialData;
+  Float: Scalars['Float']['output'];
   String: Scalars['String']['output'];
   Boolean: Scalars['Boolean']['output'];
 };
@@ -720,6 +1345,11 @@ export type ChangeUsernamePayloadResolvers<ContextType = GraphQLContext, ParentT
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
+export type CodeSentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CodeSent'] = ResolversParentTypes['CodeSent']> = {
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  sentTo?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type ConfirmChangeEmailPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConfirmChangeEmailPayload'] = ResolversParentTypes['ConfirmChangeEmailPayload']> = {
   email?: Resolver<ResolversTypes['EmailAddress'], ParentType, ContextType>;
 };
@@ -733,6 +1363,11 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type DeleteAccountPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeleteAccountPayload'] = ResolversParentTypes['DeleteAccountPayload']> = {
+  deleted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['EmailAddress'], any> {
   name: 'EmailAddress';
 }
@@ -744,7 +1379,7 @@ export type FieldErrorResolvers<ContextType = GraphQLContext, ParentType extends
 };
 
 export type LoginResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LoginResult'] = ResolversParentTypes['LoginResult']> = {
-  __resolveType: TypeResolveFn<'SignedIn', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'SecondFactorRequired' | 'SignedIn', ParentType, ContextType>;
 };
 
 export type LoginTrackingResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LoginTracking'] = ResolversParentTypes['LoginTracking']> = {
@@ -768,7 +1403,11 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   changeUsername?: Resolver<ResolversTypes['ChangeUsernamePayload'], ParentType, ContextType, RequireFields<MutationChangeUsernameArgs, 'input'>>;
   confirmChangeEmail?: Resolver<ResolversTypes['ConfirmChangeEmailPayload'], ParentType, ContextType, RequireFields<MutationConfirmChangeEmailArgs, 'input'>>;
   confirmEmail?: Resolver<ResolversTypes['ConfirmEmailPayload'], ParentType, ContextType, RequireFields<MutationConfirmEmailArgs, 'input'>>;
+  confirmTwoFactorSetup?: Resolver<ResolversTypes['TwoFactorStatus'], ParentType, ContextType, RequireFields<MutationConfirmTwoFactorSetupArgs, 'input'>>;
   createRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationCreateRoleArgs, 'input'>>;
+  deleteAccount?: Resolver<ResolversTypes['DeleteAccountPayload'], ParentType, ContextType, RequireFields<MutationDeleteAccountArgs, 'input'>>;
+  disableTwoFactor?: Resolver<ResolversTypes['TwoFactorStatus'], ParentType, ContextType, RequireFields<MutationDisableTwoFactorArgs, 'input'>>;
+  generateRecoveryCodes?: Resolver<ResolversTypes['RecoveryCodes'], ParentType, ContextType>;
   grantRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationGrantRoleArgs, 'input'>>;
   login?: Resolver<ResolversTypes['LoginResult'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -777,14 +1416,48 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   register?: Resolver<ResolversTypes['RegisterResult'], ParentType, ContextType, RequireFields<MutationRegisterArgs, 'input'>>;
   removePermissions?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationRemovePermissionsArgs, 'input'>>;
   requestPasswordReset?: Resolver<ResolversTypes['MailAccepted'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'input'>>;
+  requestSignInLink?: Resolver<ResolversTypes['MailAccepted'], ParentType, ContextType, RequireFields<MutationRequestSignInLinkArgs, 'input'>>;
   resetPassword?: Resolver<ResolversTypes['ResetPasswordPayload'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'input'>>;
   resetUserAccess?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationResetUserAccessArgs, 'input'>>;
   revokeOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   revokeRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationRevokeRoleArgs, 'input'>>;
   revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'input'>>;
   sendConfirmation?: Resolver<ResolversTypes['MailAccepted'], ParentType, ContextType, RequireFields<MutationSendConfirmationArgs, 'input'>>;
+  sendTwoFactorCode?: Resolver<ResolversTypes['CodeSent'], ParentType, ContextType, RequireFields<MutationSendTwoFactorCodeArgs, 'input'>>;
   setUserActive?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetUserActiveArgs, 'input'>>;
+  setupTwoFactor?: Resolver<ResolversTypes['TwoFactorSetup'], ParentType, ContextType, RequireFields<MutationSetupTwoFactorArgs, 'input'>>;
+  setupTwoFactorInFlow?: Resolver<ResolversTypes['TwoFactorSetup'], ParentType, ContextType, RequireFields<MutationSetupTwoFactorInFlowArgs, 'input'>>;
+  signInWithLink?: Resolver<ResolversTypes['LoginResult'], ParentType, ContextType, RequireFields<MutationSignInWithLinkArgs, 'input'>>;
+  updateProfile?: Resolver<ResolversTypes['Profile'], ParentType, ContextType, RequireFields<MutationUpdateProfileArgs, 'input'>>;
+  usSendCode?: Resolver<ResolversTypes['MailAccepted'], ParentType, ContextType, RequireFields<MutationUsSendCodeArgs, 'input'>>;
+  usSendVerifyCode?: Resolver<ResolversTypes['CodeSent'], ParentType, ContextType, RequireFields<MutationUsSendVerifyCodeArgs, 'input'>>;
+  usSignIn?: Resolver<ResolversTypes['LoginResult'], ParentType, ContextType, RequireFields<MutationUsSignInArgs, 'input'>>;
+  usVerify?: Resolver<ResolversTypes['VerifyPayload'], ParentType, ContextType, RequireFields<MutationUsVerifyArgs, 'input'>>;
   verifyPassword?: Resolver<ResolversTypes['VerifyPayload'], ParentType, ContextType, RequireFields<MutationVerifyPasswordArgs, 'input'>>;
+  verifyTwoFactor?: Resolver<ResolversTypes['SignedIn'], ParentType, ContextType, RequireFields<MutationVerifyTwoFactorArgs, 'input'>>;
+  wanDelete?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationWanDeleteArgs, 'input'>>;
+  wanRegister?: Resolver<ResolversTypes['WanRegisterPayload'], ParentType, ContextType, RequireFields<MutationWanRegisterArgs, 'input'>>;
+  wanRegisterOptions?: Resolver<ResolversTypes['WanOptions'], ParentType, ContextType, RequireFields<MutationWanRegisterOptionsArgs, 'input'>>;
+  wanRename?: Resolver<ResolversTypes['WebAuthnCredential'], ParentType, ContextType, RequireFields<MutationWanRenameArgs, 'input'>>;
+  wanSecondFactor?: Resolver<ResolversTypes['SignedIn'], ParentType, ContextType, RequireFields<MutationWanSecondFactorArgs, 'input'>>;
+  wanSecondFactorOptions?: Resolver<ResolversTypes['WanOptions'], ParentType, ContextType, RequireFields<MutationWanSecondFactorOptionsArgs, 'input'>>;
+  wanSignIn?: Resolver<ResolversTypes['LoginResult'], ParentType, ContextType, RequireFields<MutationWanSignInArgs, 'input'>>;
+  wanSignInOptions?: Resolver<ResolversTypes['WanOptions'], ParentType, ContextType, Partial<MutationWanSignInOptionsArgs>>;
+  wanVerify?: Resolver<ResolversTypes['VerifyPayload'], ParentType, ContextType, RequireFields<MutationWanVerifyArgs, 'input'>>;
+  wanVerifyOptions?: Resolver<ResolversTypes['WanOptions'], ParentType, ContextType>;
+};
+
+export type ProfileResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Profile'] = ResolversParentTypes['Profile']> = {
+  address?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  avatarUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  city?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  country?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  dateOfBirth?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  firstName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  phone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  postalCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  updatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
@@ -792,7 +1465,14 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   roles?: Resolver<Array<ResolversTypes['Role']>, ParentType, ContextType>;
   sessions?: Resolver<Array<ResolversTypes['Session']>, ParentType, ContextType>;
+  twoFactor?: Resolver<ResolversTypes['TwoFactorStatus'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'input'>>;
+  wanCredentials?: Resolver<Array<ResolversTypes['WebAuthnCredential']>, ParentType, ContextType>;
+};
+
+export type RecoveryCodesResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RecoveryCodes'] = ResolversParentTypes['RecoveryCodes']> = {
+  codes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type RegisterResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RegisterResult'] = ResolversParentTypes['RegisterResult']> = {
@@ -816,6 +1496,14 @@ export type RoleResolvers<ContextType = GraphQLContext, ParentType extends Resol
   permissions?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type SecondFactorRequiredResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SecondFactorRequired'] = ResolversParentTypes['SecondFactorRequired']> = {
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  flowId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  methods?: Resolver<Array<ResolversTypes['SecondFactorMethod']>, ParentType, ContextType>;
+  setupRequired?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type SessionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Session'] = ResolversParentTypes['Session']> = {
   authenticatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -831,6 +1519,7 @@ export type SessionResolvers<ContextType = GraphQLContext, ParentType extends Re
 };
 
 export type SignedInResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SignedIn'] = ResolversParentTypes['SignedIn']> = {
+  rememberDeviceToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   session?: Resolver<ResolversTypes['Session'], ParentType, ContextType>;
   tokens?: Resolver<Maybe<ResolversTypes['TokenPayload']>, ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
@@ -844,6 +1533,23 @@ export type TokenPayloadResolvers<ContextType = GraphQLContext, ParentType exten
   tokenType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type TwoFactorSetupResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TwoFactorSetup'] = ResolversParentTypes['TwoFactorSetup']> = {
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  method?: Resolver<ResolversTypes['TwoFactorMethod'], ParentType, ContextType>;
+  otpauthUri?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  qrCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  secret?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sentTo?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type TwoFactorStatusResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TwoFactorStatus'] = ResolversParentTypes['TwoFactorStatus']> = {
+  enabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  methods?: Resolver<Array<ResolversTypes['TwoFactorMethod']>, ParentType, ContextType>;
+  phone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  recoveryCodesLeft?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  required?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -853,6 +1559,7 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   loginTracking?: Resolver<ResolversTypes['LoginTracking'], ParentType, ContextType>;
   permissions?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  profile?: Resolver<Maybe<ResolversTypes['Profile']>, ParentType, ContextType>;
   roles?: Resolver<Array<ResolversTypes['Role']>, ParentType, ContextType>;
   username?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
@@ -861,28 +1568,59 @@ export type VerifyPayloadResolvers<ContextType = GraphQLContext, ParentType exte
   verifiedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
+export type WanOptionsResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WanOptions'] = ResolversParentTypes['WanOptions']> = {
+  expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  options?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type WanRegisterPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WanRegisterPayload'] = ResolversParentTypes['WanRegisterPayload']> = {
+  credential?: Resolver<ResolversTypes['WebAuthnCredential'], ParentType, ContextType>;
+};
+
+export type WebAuthnCredentialResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WebAuthnCredential'] = ResolversParentTypes['WebAuthnCredential']> = {
+  backedUp?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  backupEligible?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  signCount?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  transports?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  usage?: Resolver<ResolversTypes['WebAuthnUsage'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = GraphQLContext> = {
   ChangeEmailPayload?: ChangeEmailPayloadResolvers<ContextType>;
   ChangeUsernamePayload?: ChangeUsernamePayloadResolvers<ContextType>;
+  CodeSent?: CodeSentResolvers<ContextType>;
   ConfirmChangeEmailPayload?: ConfirmChangeEmailPayloadResolvers<ContextType>;
   ConfirmEmailPayload?: ConfirmEmailPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  DeleteAccountPayload?: DeleteAccountPayloadResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
   FieldError?: FieldErrorResolvers<ContextType>;
   LoginResult?: LoginResultResolvers<ContextType>;
   LoginTracking?: LoginTrackingResolvers<ContextType>;
   MailAccepted?: MailAcceptedResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  Profile?: ProfileResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RecoveryCodes?: RecoveryCodesResolvers<ContextType>;
   RegisterResult?: RegisterResultResolvers<ContextType>;
   RegistrationAccepted?: RegistrationAcceptedResolvers<ContextType>;
   ResetPasswordPayload?: ResetPasswordPayloadResolvers<ContextType>;
   Role?: RoleResolvers<ContextType>;
+  SecondFactorRequired?: SecondFactorRequiredResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;
   SignedIn?: SignedInResolvers<ContextType>;
   TokenPayload?: TokenPayloadResolvers<ContextType>;
+  TwoFactorSetup?: TwoFactorSetupResolvers<ContextType>;
+  TwoFactorStatus?: TwoFactorStatusResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   VerifyPayload?: VerifyPayloadResolvers<ContextType>;
+  WanOptions?: WanOptionsResolvers<ContextType>;
+  WanRegisterPayload?: WanRegisterPayloadResolvers<ContextType>;
+  WebAuthnCredential?: WebAuthnCredentialResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = {

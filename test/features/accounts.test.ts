@@ -1,7 +1,7 @@
 // Account administration through HTTP: looking users up, deactivating and reactivating them,
 // resetting their access, and who may see which User fields.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, newAdmin, newUser, registerUser, loginTokens, loginCookie, LOGIN, ME, codeOf, TEST_PASSWORD, type TestServer, type SignedInUser } from "../support/server.js";
+import { startTestServer, newAdmin, newUser, registerUser, loginTokens, loginCookie, LOGIN, ME, codeOf, TEST_PASSWORD, type TestServer, type SignedInUser, fieldErrors } from "../support/server.js";
 
 const LOOKUP = `query($i: UserLookupInput!) { user(input: $i) { id email username active roles { name } permissions loginTracking { loginCount } } }`;
 const SET_ACTIVE = `mutation($i: SetUserActiveInput!) { setUserActive(input: $i) { id email active } }`;
@@ -10,8 +10,6 @@ const REFRESH = `mutation($t: String!) { refreshToken(input: { refreshToken: $t 
 const ENTITIES = `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username email } } }`;
 const ENTITIES_PUBLIC = `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username } } }`;
 
-type Field = { field: string; code: string };
-const fieldErrors = (r: { errors?: Array<{ extensions?: Record<string, unknown> }> }): Field[] => (r.errors?.[0]?.extensions?.fieldErrors as Field[] | undefined) ?? [];
 const rep = (id: string) => [{ __typename: "User", id }];
 
 

@@ -2,7 +2,6 @@
 // and replayed JWTs, credentials that must die at once, rate limits counted per attempt, parallel
 // sign-ins and forged cookies. Every test talks GraphQL over real HTTP to a real server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { performance } from "node:perf_hooks";
 import { Redis } from "ioredis";
 import { ManualClock } from "../../src/core/clock.js";
 import {
@@ -22,6 +21,7 @@ import {
   type SignedInUser,
 } from "../support/server.js";
 import { compact, decodeJwt, flipSignature, hmacJwt, publicKeyEncodings, signWithAttackerKey, withPayload, type Json } from "../support/jwt-attacks.js";
+import { interleaved, median, pairedMedianDifference } from "../support/timing.js";
 
 let s: TestServer;
 beforeAll(async () => {
@@ -91,42 +91,6 @@ function stripVolatile(value: unknown): unknown {
 
 const bodyOf = (r: GqlResponse): unknown => stripVolatile(JSON.parse(r.raw));
 
-const median = (xs: number[]): number => {
-  const v = [...xs].sort((a, b) => a - b);
-  const m = v.length >> 1;
-  return v.length % 2 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
-};
-
-/**
- * Median over rounds of (a − b), where a[i] and b[i] ran back to back in round i: slow drift in the
- * machine's load hits both sides of a pair alike and cancels.
- */
-const pairedMedianDifference = (a: number[], b: number[]): number => median(a.map((x, i) => x - (b[i] as number)));
-
-interface Samples {
-  times: number[];
-  responses: GqlResponse[];
-}
-
-/**
- * Runs each kind of request once per round, one request at a time, rotating which kind goes first
- * so that drift in machine load hits every kind alike. Returns wall-clock times per kind.
- */
-async function interleaved(kinds: Record<string, () => Promise<GqlResponse>>, rounds: number): Promise<Record<string, Samples>> {
-  const names = Object.keys(kinds);
-  const out: Record<string, Samples> = Object.fromEntries(names.map((n) => [n, { times: [], responses: [] }]));
-  for (let round = 0; round < rounds; round++) {
-    for (let j = 0; j < names.length; j++) {
-      const name = names[(round + j) % names.length] as string;
-      const t0 = performance.now();
-      const r = await (kinds[name] as () => Promise<GqlResponse>)();
-      out[name]!.times.push(performance.now() - t0);
-      out[name]!.responses.push(r);
-    }
-  }
-  return out;
-}
-
 /** A user with the admin role who has just signed in (so the session is fresh). */
 async function freshAdmin(srv: TestServer): Promise<SignedInUser> {
   const a = await newUser(srv);
@@ -140,7 +104,7 @@ const aliasedLogins = (passwords: string[]): string =>
 const loginCountOf = async (srv: TestServer, email: string): Promise<number> => {
   const u = await srv.running.app.models.User.findOne({ emailKey: email.toLowerCase() }).lean();
   if (!u) throw new Error(`no user ${email}`);
-  return u.loginCount;
+  return (await srv.running.app.models.LoginTracking.findById(u._id).lean())?.loginCount ?? 0;
 };
 
 // ---- 1. user enumeration ------------------------------------------------------------------------

@@ -4,44 +4,29 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import { sha256 } from "../../src/core/crypto.js";
-import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../support/smtp.js";
-import { codeOf, ME, newUser, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
+import type { TestSmtpServer } from "../support/smtp.js";
+import { closeMailTestServer, mailOf, mailedToken, startMailTestServer, tokenOf } from "../support/mail-flow.js";
+import { codeOf, ME, newUser, uniqueEmail, type TestServer } from "../support/server.js";
 import { postWithHost } from "../support/raw-http.js";
 
 const CHANGE = /* GraphQL */ `mutation Change($newEmail: String!) { changeEmail(input: { newEmail: $newEmail }) { accepted message } }`;
 const CONFIRM = /* GraphQL */ `mutation ConfirmChange($token: String!) { confirmChangeEmail(input: { token: $token }) { email } }`;
-const PUBLIC_URL = "https://auth.example.test";
-
-function tokenOf(mail: ReceivedMail): string {
-  const link = (mail.text.match(/https?:\/\/[^\s<>"']+/g) ?? []).find((l) => l.includes("#token="));
-  if (!link) throw new Error(`no link in: ${mail.text}`);
-  expect(link.startsWith(`${PUBLIC_URL}/confirm-change-email#token=`)).toBe(true);
-  return link.slice(link.indexOf("#token=") + "#token=".length);
-}
-
-const linkMail = (smtp: TestSmtpServer, to: string, afterSeq = 0): Promise<ReceivedMail> =>
-  smtp.waitFor((m) => m.seq > afterSeq && m.purpose === "confirm-change-email" && m.envelope.to.includes(to));
-
-/** A raw POST through node:http, so the Host header is exactly what we say. */
+const PURPOSE = "confirm-change-email";
 
 describe("change email security", () => {
   let smtp: TestSmtpServer;
   let s: TestServer;
   const clock = new ManualClock();
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    s = await startTestServer({ publicUrl: PUBLIC_URL, mail: { smtpUrl: smtp.url }, changeEmail: { requestsPerUser: 3 } }, clock);
+    ({ s, smtp } = await startMailTestServer({ changeEmail: { requestsPerUser: 3 } }, clock));
   });
-  afterAll(async () => {
-    await s?.close();
-    await smtp?.close();
-  });
+  afterAll(() => closeMailTestServer(s, smtp));
 
   const requestChange = async (u: { accessToken: string }, newEmail = uniqueEmail("new")) => {
     const seq = smtp.received.length;
     const r = await s.gql(CHANGE, { newEmail }, { token: u.accessToken });
     expect(r.errors).toBeUndefined();
-    return { newEmail, token: tokenOf(await linkMail(smtp, newEmail, seq)) };
+    return { newEmail, token: await mailedToken(smtp, PURPOSE, newEmail, seq) };
   };
 
   it("the default lifetime is 2 hours", () => {
@@ -126,8 +111,8 @@ describe("change email security", () => {
     const body = JSON.stringify({ query: CHANGE, variables: { newEmail } });
     const r = await postWithHost(s.url, body, { authorization: `Bearer ${u.accessToken}`, host: "evil.example", "x-forwarded-host": "evil2.example", forwarded: "host=evil3.example" });
     expect(r.status).toBe(200);
-    const mail = await linkMail(smtp, newEmail, seq);
+    const mail = await mailOf(smtp, PURPOSE, newEmail, seq);
     expect(mail.raw).not.toMatch(/evil/);
-    tokenOf(mail);
+    tokenOf(mail, PURPOSE);
   });
 });

@@ -1,8 +1,9 @@
 // Change email end to end: real HTTP, real database, and the actual mail read from an SMTP server in
 // the test process (the link to the new address, the notices to the old one).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../support/smtp.js";
-import { codeOf, LOGIN, ME, REGISTER, TEST_PASSWORD, loginTokens, newUser, registerUser, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
+import type { TestSmtpServer } from "../support/smtp.js";
+import { closeMailTestServer, mailOf, mailedToken, startMailTestServer, tokenOf } from "../support/mail-flow.js";
+import { codeOf, fieldErrors, LOGIN, ME, REGISTER, TEST_PASSWORD, loginTokens, newUser, registerUser, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
 
 const CHANGE = /* GraphQL */ `mutation Change($newEmail: String!) { changeEmail(input: { newEmail: $newEmail }) { accepted message } }`;
 const CONFIRM = /* GraphQL */ `mutation ConfirmChange($token: String!) { confirmChangeEmail(input: { token: $token }) { email } }`;
@@ -10,36 +11,13 @@ const CONFIRM_EMAIL = /* GraphQL */ `mutation Confirm($token: String!) { confirm
 const CHANGE_PASSWORD = /* GraphQL */ `mutation($input: ChangePasswordInput!) { changePassword(input: $input) { user { id } } }`;
 const VERIFY = /* GraphQL */ `mutation($password: String!) { verifyPassword(input: { password: $password }) { __typename } }`;
 
-const PUBLIC_URL = "https://auth.example.test";
-
-type Field = { field: string; code: string };
-const fieldErrors = (r: { errors?: Array<{ extensions?: Record<string, unknown> }> }): Field[] => (r.errors?.[0]?.extensions?.fieldErrors as Field[] | undefined) ?? [];
-
-/** The token of a link to `${PUBLIC_URL}/${path}#token=…`, checking the link's shape on the way. */
-function tokenOf(mail: ReceivedMail, path = "confirm-change-email"): string {
-  const link = (mail.text.match(/https?:\/\/[^\s<>"']+/g) ?? []).find((l) => l.includes("#token="));
-  if (!link) throw new Error(`no link in: ${mail.text}`);
-  expect(link.startsWith(`${PUBLIC_URL}/${path}#token=`)).toBe(true);
-  const token = link.slice(link.indexOf("#token=") + "#token=".length);
-  expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-  expect(mail.html).toContain(link);
-  return token;
-}
-
-const mailOf = (smtp: TestSmtpServer, purpose: string, to: string, afterSeq = 0): Promise<ReceivedMail> =>
-  smtp.waitFor((m) => m.seq > afterSeq && m.purpose === purpose && m.envelope.to.includes(to));
-
 describe("change email", () => {
   let smtp: TestSmtpServer;
   let s: TestServer;
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    s = await startTestServer({ publicUrl: PUBLIC_URL, mail: { smtpUrl: smtp.url } });
+    ({ s, smtp } = await startMailTestServer());
   });
-  afterAll(async () => {
-    await s?.close();
-    await smtp?.close();
-  });
+  afterAll(() => closeMailTestServer(s, smtp));
 
   /** A signed-in user asks to move to a new address; returns the link's token. */
   const requestChange = async (u: { accessToken: string }, newEmail = uniqueEmail("new")) => {
@@ -47,7 +25,7 @@ describe("change email", () => {
     const r = await s.gql(CHANGE, { newEmail }, { token: u.accessToken });
     expect(r.errors).toBeUndefined();
     expect(r.data?.changeEmail.accepted).toBe(true);
-    return { newEmail, token: tokenOf(await mailOf(smtp, "confirm-change-email", newEmail, seq)), seq };
+    return { newEmail, token: await mailedToken(smtp, "confirm-change-email", newEmail, seq), seq };
   };
 
   it("happy path: link to the new address, notice to the old one; after confirming, only the new address signs in", async () => {
@@ -61,7 +39,7 @@ describe("change email", () => {
     const normalized = newEmail.replace("@Example.COM", "@example.com");
     const linkMail = await mailOf(smtp, "confirm-change-email", normalized, seq);
     expect(linkMail.subject).toContain("Confirm your new email address");
-    const token = tokenOf(linkMail);
+    const token = tokenOf(linkMail, "confirm-change-email");
     const notice = await mailOf(smtp, "change-email-requested", u.email, seq);
     expect(notice.text).toContain(normalized);
     expect(notice.raw).not.toContain("#token=");
@@ -192,7 +170,7 @@ describe("change email", () => {
     const email = uniqueEmail("purpose");
     const seq = smtp.received.length;
     await s.gql(REGISTER, { input: { email, password: TEST_PASSWORD } });
-    const confirmToken = tokenOf(await mailOf(smtp, "confirm-email", email, seq), "confirm-email");
+    const confirmToken = await mailedToken(smtp, "confirm-email", email, seq);
     const u = await loginTokens(s, email);
     const user = await s.running.app.users.findByEmailKey(email);
     expect(codeOf(await s.gql(CONFIRM, { token: confirmToken }))).toBe("INVALID_CHANGE_EMAIL_TOKEN");
@@ -217,7 +195,7 @@ describe("change email", () => {
     const email = uniqueEmail("old");
     const seq = smtp.received.length;
     await s.gql(REGISTER, { input: { email, password: TEST_PASSWORD } });
-    const confirmToken = tokenOf(await mailOf(smtp, "confirm-email", email, seq), "confirm-email");
+    const confirmToken = await mailedToken(smtp, "confirm-email", email, seq);
     const v = await loginTokens(s, email);
     const moved = await requestChange(v);
     expect((await s.gql(CONFIRM, { token: moved.token })).errors).toBeUndefined();
@@ -237,13 +215,9 @@ describe("change email with a short freshness window", () => {
   let smtp: TestSmtpServer;
   let s: TestServer;
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    s = await startTestServer({ publicUrl: PUBLIC_URL, mail: { smtpUrl: smtp.url }, freshness: { maxAgeSeconds: 1, graceSeconds: 0 } });
+    ({ s, smtp } = await startMailTestServer({ freshness: { maxAgeSeconds: 1, graceSeconds: 0 } }));
   });
-  afterAll(async () => {
-    await s?.close();
-    await smtp?.close();
-  });
+  afterAll(() => closeMailTestServer(s, smtp));
 
   it("a stale session gets REAUTH_REQUIRED and sends nothing; after verifyPassword it works", async () => {
     const u = await newUser(s);

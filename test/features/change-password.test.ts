@@ -1,7 +1,7 @@
 // changePassword through HTTP: the caller gets a new session delivered as before, every older
 // session and token of the user dies at once, and the password rules hold.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, newUser, registerUser, loginTokens, loginCookie, LOGIN, ME, codeOf, TEST_PASSWORD, type TestServer } from "../support/server.js";
+import { startTestServer, newUser, registerUser, loginTokens, loginCookie, LOGIN, ME, codeOf, TEST_PASSWORD, type TestServer, fieldErrors } from "../support/server.js";
 
 const CHANGE = `mutation($i: ChangePasswordInput!) {
   changePassword(input: $i) {
@@ -14,8 +14,6 @@ const CHANGE = `mutation($i: ChangePasswordInput!) {
 const REFRESH = `mutation($t: String!) { refreshToken(input: { refreshToken: $t }) { accessToken refreshToken } }`;
 const NEW_PASSWORD = "a brand new passphrase";
 
-type Field = { field: string; code: string };
-const fieldErrors = (r: { errors?: Array<{ extensions?: Record<string, unknown> }> }): Field[] => (r.errors?.[0]?.extensions?.fieldErrors as Field[] | undefined) ?? [];
 
 let s: TestServer;
 beforeAll(async () => {

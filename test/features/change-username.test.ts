@@ -2,14 +2,12 @@
 // test process; registration's rules and case-insensitive uniqueness through the identifiers claims.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSmtpServer, type TestSmtpServer } from "../support/smtp.js";
-import { codeOf, LOGIN, TEST_PASSWORD, loginTokens, newUser, registerUser, startTestServer, type TestServer } from "../support/server.js";
+import { codeOf, LOGIN, TEST_PASSWORD, loginTokens, newUser, registerUser, startTestServer, type TestServer, fieldErrors } from "../support/server.js";
 
 const CHANGE = /* GraphQL */ `mutation ChangeUsername($username: String!) { changeUsername(input: { username: $username }) { user { id username } } }`;
 const VERIFY = /* GraphQL */ `mutation($password: String!) { verifyPassword(input: { password: $password }) { __typename } }`;
 const PUBLIC_URL = "https://auth.example.test";
 
-type Field = { field: string; code: string };
-const fieldErrors = (r: { errors?: Array<{ extensions?: Record<string, unknown> }> }): Field[] => (r.errors?.[0]?.extensions?.fieldErrors as Field[] | undefined) ?? [];
 
 let n = 0;
 /** A valid, unused username (letters only, so it starts with a letter whatever the counter). */

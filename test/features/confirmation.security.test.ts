@@ -4,25 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import { sha256 } from "../../src/core/crypto.js";
-import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../support/smtp.js";
+import type { TestSmtpServer } from "../support/smtp.js";
+import { closeMailTestServer, mailOf, mailedToken, startMailTestServer, tokenOf } from "../support/mail-flow.js";
 import { codeOf, REGISTER, TEST_PASSWORD, loginTokens, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
 import { postWithHost } from "../support/raw-http.js";
 
 const CONFIRM = /* GraphQL */ `mutation Confirm($token: String!) { confirmEmail(input: { token: $token }) { confirmed email } }`;
 const SEND = /* GraphQL */ `mutation Send($email: String!) { sendConfirmation(input: { email: $email }) { accepted message } }`;
-const PUBLIC_URL = "https://auth.example.test";
-
-function tokenOf(mail: ReceivedMail): string {
-  const link = (mail.text.match(/https?:\/\/[^\s<>"']+/g) ?? []).find((l) => l.includes("#token="));
-  if (!link) throw new Error(`no confirmation link in: ${mail.text}`);
-  expect(link.startsWith(`${PUBLIC_URL}/confirm-email#token=`)).toBe(true);
-  return link.slice(link.indexOf("#token=") + "#token=".length);
-}
-
-const confirmMail = (smtp: TestSmtpServer, email: string, afterSeq = 0): Promise<ReceivedMail> =>
-  smtp.waitFor((m) => m.seq > afterSeq && m.purpose === "confirm-email" && m.envelope.to.includes(email));
-
-/** A raw POST through node:http, so the Host header is exactly what we say. */
+const PURPOSE = "confirm-email";
 
 const waitUntil = async (cond: () => boolean, timeoutMs = 5_000): Promise<void> => {
   const end = Date.now() + timeoutMs;
@@ -37,22 +26,15 @@ describe("confirmation security", () => {
   let s: TestServer;
   const clock = new ManualClock();
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    s = await startTestServer(
-      { publicUrl: PUBLIC_URL, mail: { smtpUrl: smtp.url }, confirmation: { requiredForLogin: true, sendPerAddress: 3, sendPerClient: 1000 } },
-      clock,
-    );
+    ({ s, smtp } = await startMailTestServer({ confirmation: { requiredForLogin: true, sendPerAddress: 3, sendPerClient: 1000 } }, clock));
   });
-  afterAll(async () => {
-    await s?.close();
-    await smtp?.close();
-  });
+  afterAll(() => closeMailTestServer(s, smtp));
 
   const register = async (email = uniqueEmail("sec")) => {
     const seq = smtp.received.length;
     const r = await s.gql(REGISTER, { input: { email, password: TEST_PASSWORD } });
     expect(r.errors).toBeUndefined();
-    return { email, token: tokenOf(await confirmMail(smtp, email, seq)) };
+    return { email, token: await mailedToken(smtp, PURPOSE, email, seq) };
   };
 
   it("the database holds only the token's hash", async () => {
@@ -83,7 +65,7 @@ describe("confirmation security", () => {
     expect(codeOf(await s.gql(CONFIRM, { token }))).toBe("CONFIRMATION_EXPIRED");
     const seq = smtp.received.length;
     await s.gql(SEND, { email });
-    const fresh = tokenOf(await confirmMail(smtp, email, seq));
+    const fresh = await mailedToken(smtp, PURPOSE, email, seq);
     expect((await s.gql(CONFIRM, { token: fresh })).data?.confirmEmail.email).toBe(email);
   });
 
@@ -106,7 +88,7 @@ describe("confirmation security", () => {
       expect(a.errors).toBeUndefined();
       expect(a.raw).toBe(answers[0]!.raw);
     }
-    await confirmMail(smtp, unconfirmed, seq);
+    await mailOf(smtp, PURPOSE, unconfirmed, seq);
     await new Promise((r) => setTimeout(r, 300)); // room for a (wrong) mail to the other two
     const after = smtp.received.filter((m) => m.seq > seq);
     expect(after.map((m) => m.envelope.to[0])).toEqual([unconfirmed]);
@@ -127,12 +109,12 @@ describe("confirmation security", () => {
     const body = JSON.stringify({ query: REGISTER, variables: { input: { email, password: TEST_PASSWORD } } });
     const r = await postWithHost(s.url, body, { host: "evil.example", "x-forwarded-host": "evil2.example", "x-forwarded-proto": "http", forwarded: "host=evil3.example" });
     expect(r.status).toBe(200);
-    const mail = await confirmMail(smtp, email, seq);
+    const mail = await mailOf(smtp, PURPOSE, email, seq);
     expect(mail.raw).not.toMatch(/evil/);
-    tokenOf(mail); // starts with the configured public URL
+    tokenOf(mail, PURPOSE); // starts with the configured public URL
     const seq2 = smtp.received.length;
     await postWithHost(s.url, JSON.stringify({ query: SEND, variables: { email } }), { host: "evil.example", "x-forwarded-host": "evil2.example" });
-    expect((await confirmMail(smtp, email, seq2)).raw).not.toMatch(/evil/);
+    expect((await mailOf(smtp, PURPOSE, email, seq2)).raw).not.toMatch(/evil/);
   });
 
   it("a refusing SMTP server: registration answers the same, the account exists, and a later sendConfirmation works", async () => {
@@ -157,7 +139,7 @@ describe("confirmation security", () => {
     expect(await s.running.app.models.User.countDocuments({ emailKey: email })).toBe(1);
     const seq = smtp.received.length;
     await s.gql(SEND, { email });
-    const token = tokenOf(await confirmMail(smtp, email, seq));
+    const token = await mailedToken(smtp, PURPOSE, email, seq);
     expect((await s.gql(CONFIRM, { token })).data?.confirmEmail.email).toBe(email);
     await loginTokens(s, email);
   });

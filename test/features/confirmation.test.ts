@@ -1,57 +1,38 @@
 // Email confirmation end to end: real HTTP, real database, and the actual mail read from an SMTP
 // server in the test process.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../support/smtp.js";
-import { codeOf, LOGIN, REGISTER, TEST_PASSWORD, loginTokens, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
+import type { TestSmtpServer } from "../support/smtp.js";
+import { closeMailTestServer, mailOf, mailedToken, startMailTestServer, tokenOf } from "../support/mail-flow.js";
+import { codeOf, LOGIN, REGISTER, TEST_PASSWORD, loginTokens, uniqueEmail, type TestServer } from "../support/server.js";
 
 const CONFIRM = /* GraphQL */ `mutation Confirm($token: String!) { confirmEmail(input: { token: $token }) { confirmed email } }`;
 const SEND = /* GraphQL */ `mutation Send($email: String!) { sendConfirmation(input: { email: $email }) { accepted message } }`;
 const CHANGE_PASSWORD = /* GraphQL */ `mutation($input: ChangePasswordInput!) { changePassword(input: $input) { user { id } tokens { accessToken } } }`;
 const RESET_ACCESS = /* GraphQL */ `mutation($userId: ID!) { resetUserAccess(input: { userId: $userId }) { id } }`;
 
-const PUBLIC_URL = "https://auth.example.test";
-
-/** The token of a confirmation link, checking the link's shape on the way. */
-function tokenOf(mail: ReceivedMail, publicUrl = PUBLIC_URL): string {
-  const links = mail.text.match(/https?:\/\/[^\s<>"']+/g) ?? [];
-  const link = links.find((l) => l.includes("#token="));
-  if (!link) throw new Error(`no confirmation link in: ${mail.text}`);
-  expect(link.startsWith(`${publicUrl}/confirm-email#token=`)).toBe(true);
-  const token = link.slice(link.indexOf("#token=") + "#token=".length);
-  expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-  expect(mail.html).toContain(link);
-  return token;
-}
-
-/** The first confirm-email mail to `email` that arrived after `afterSeq`. */
-const confirmMail = (smtp: TestSmtpServer, email: string, afterSeq = 0): Promise<ReceivedMail> =>
-  smtp.waitFor((m) => m.seq > afterSeq && m.purpose === "confirm-email" && m.envelope.to.includes(email));
+const PURPOSE = "confirm-email";
 
 describe("email confirmation", () => {
   let smtp: TestSmtpServer;
   let s: TestServer;
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    s = await startTestServer({ publicUrl: PUBLIC_URL, mail: { smtpUrl: smtp.url }, confirmation: { requiredForLogin: true } });
+    ({ s, smtp } = await startMailTestServer({ confirmation: { requiredForLogin: true } }));
   });
-  afterAll(async () => {
-    await s?.close();
-    await smtp?.close();
-  });
+  afterAll(() => closeMailTestServer(s, smtp));
 
   const register = async (email = uniqueEmail("conf")) => {
     const r = await s.gql(REGISTER, { input: { email, password: TEST_PASSWORD } });
     expect(r.errors).toBeUndefined();
-    return { email, token: tokenOf(await confirmMail(smtp, email)) };
+    return { email, token: await mailedToken(smtp, PURPOSE, email) };
   };
 
   it("happy path: register, mail, link, confirm, then sign in (CONFIRMATION_REQUIRED only after the right password)", async () => {
     const email = uniqueEmail("happy");
     const reg = await s.gql(REGISTER, { input: { email, password: TEST_PASSWORD } });
     expect(reg.data?.register).toMatchObject({ __typename: "RegistrationAccepted", accepted: true });
-    const mail = await confirmMail(smtp, email);
+    const mail = await mailOf(smtp, PURPOSE, email);
     expect(mail.subject).toContain("Confirm your email");
-    const token = tokenOf(mail);
+    const token = tokenOf(mail, PURPOSE);
 
     const wrong = await s.gql(LOGIN, { input: { identity: email, password: "not the password at all" } });
     expect(codeOf(wrong)).toBe("GENERIC_AUTHN_FAILED");
@@ -89,7 +70,7 @@ describe("email confirmation", () => {
     const seq = smtp.received.length;
     const sent = await s.gql(SEND, { email });
     expect(sent.data?.sendConfirmation.accepted).toBe(true);
-    const newer = tokenOf(await confirmMail(smtp, email, seq));
+    const newer = await mailedToken(smtp, PURPOSE, email, seq);
     expect(newer).not.toBe(older);
     expect(codeOf(await s.gql(CONFIRM, { token: older }))).toBe("INVALID_CONFIRMATION_TOKEN");
     expect((await s.gql(CONFIRM, { token: newer })).data?.confirmEmail.email).toBe(email);
@@ -117,7 +98,7 @@ describe("email confirmation", () => {
     // a new link works
     const seq = smtp.received.length;
     await s.gql(SEND, { email });
-    expect((await s.gql(CONFIRM, { token: tokenOf(await confirmMail(smtp, email, seq)) })).data?.confirmEmail.email).toBe(email);
+    expect((await s.gql(CONFIRM, { token: await mailedToken(smtp, PURPOSE, email, seq) })).data?.confirmEmail.email).toBe(email);
   });
 
   it("a link issued before an email change is refused", async () => {
@@ -152,18 +133,14 @@ describe("with requiredForLogin off", () => {
   let smtp: TestSmtpServer;
   let s: TestServer;
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    s = await startTestServer({ publicUrl: PUBLIC_URL, mail: { smtpUrl: smtp.url }, confirmation: { requiredForLogin: false } });
+    ({ s, smtp } = await startMailTestServer({ confirmation: { requiredForLogin: false } }));
   });
-  afterAll(async () => {
-    await s?.close();
-    await smtp?.close();
-  });
+  afterAll(() => closeMailTestServer(s, smtp));
 
   it("an unconfirmed user signs in, and a link issued before a password change is refused", async () => {
     const email = uniqueEmail("pwd");
     await s.gql(REGISTER, { input: { email, password: TEST_PASSWORD } });
-    const token = tokenOf(await confirmMail(smtp, email));
+    const token = await mailedToken(smtp, PURPOSE, email);
     const u = await loginTokens(s, email);
     const changed = await s.gql(CHANGE_PASSWORD, { input: { currentPassword: TEST_PASSWORD, newPassword: "another long password" } }, { token: u.accessToken });
     expect(changed.errors).toBeUndefined();
@@ -175,13 +152,9 @@ describe("with confirmation off", () => {
   let smtp: TestSmtpServer;
   let s: TestServer;
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    s = await startTestServer({ publicUrl: PUBLIC_URL, mail: { smtpUrl: smtp.url }, confirmation: { enabled: false } });
+    ({ s, smtp } = await startMailTestServer({ confirmation: { enabled: false } }));
   });
-  afterAll(async () => {
-    await s?.close();
-    await smtp?.close();
-  });
+  afterAll(() => closeMailTestServer(s, smtp));
 
   it("registration sends a welcome mail, sign-in needs no confirmation, the mutations do not exist", async () => {
     const email = uniqueEmail("welcome");

@@ -4,50 +4,35 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import { sha256 } from "../../src/core/crypto.js";
-import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../support/smtp.js";
+import type { ReceivedMail, TestSmtpServer } from "../support/smtp.js";
+import { closeMailTestServer, mailOf, mailedToken, startMailTestServer, tokenOf } from "../support/mail-flow.js";
 import { codeOf, LOGIN, loginTokens, registerUser, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
 import { postWithHost } from "../support/raw-http.js";
 
 const REQUEST = /* GraphQL */ `mutation Req($email: String!) { requestPasswordReset(input: { email: $email }) { accepted message } }`;
 const RESET = /* GraphQL */ `mutation Reset($token: String!, $password: String!) { resetPassword(input: { token: $token, password: $password }) { reset message } }`;
 const RECOVER = /* GraphQL */ `mutation Rec($email: String!) { recoverUsername(input: { email: $email }) { accepted message } }`;
-const PUBLIC_URL = "https://auth.example.test";
 const NEW_PASSWORD = "a brand new passphrase";
-
-function tokenOf(mail: ReceivedMail): string {
-  const link = (mail.text.match(/https?:\/\/[^\s<>"']+/g) ?? []).find((l) => l.includes("#token="));
-  if (!link) throw new Error(`no reset link in: ${mail.text}`);
-  expect(link.startsWith(`${PUBLIC_URL}/reset-password#token=`)).toBe(true);
-  return link.slice(link.indexOf("#token=") + "#token=".length);
-}
+const PURPOSE = "reset-password";
 
 /** Mails of this feature (registration's confirmation mails arrive meanwhile and are ignored). */
 const OURS = new Set(["reset-password", "recover-username", "password-reset-notice"]);
 const ours = (m: ReceivedMail): boolean => OURS.has(m.purpose ?? "");
-
-const resetMail = (smtp: TestSmtpServer, email: string, afterSeq = 0): Promise<ReceivedMail> =>
-  smtp.waitFor((m) => m.seq > afterSeq && m.purpose === "reset-password" && m.envelope.to.includes(email));
-
-/** A raw POST through node:http, so the Host header is exactly what we say. */
 
 describe("recovery security", () => {
   let smtp: TestSmtpServer;
   let s: TestServer;
   const clock = new ManualClock();
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    s = await startTestServer({ publicUrl: PUBLIC_URL, mail: { smtpUrl: smtp.url }, recovery: { sendPerAddress: 3, sendPerClient: 1000 } }, clock);
+    ({ s, smtp } = await startMailTestServer({ recovery: { sendPerAddress: 3, sendPerClient: 1000 } }, clock));
   });
-  afterAll(async () => {
-    await s?.close();
-    await smtp?.close();
-  });
+  afterAll(() => closeMailTestServer(s, smtp));
 
   const requestLink = async (email: string): Promise<string> => {
     const seq = smtp.received.length;
     const r = await s.gql(REQUEST, { email });
     expect(r.errors).toBeUndefined();
-    return tokenOf(await resetMail(smtp, email, seq));
+    return mailedToken(smtp, PURPOSE, email, seq);
   };
 
   it("the default lifetime is one hour", () => {
@@ -116,8 +101,8 @@ describe("recovery security", () => {
       expect(a.raw).toBe(answers[0]!.raw);
     }
     expect(answers[0]!.data?.requestPasswordReset.accepted).toBe(true);
-    await resetMail(smtp, known, seq);
-    await resetMail(smtp, unconfirmed, seq);
+    await mailOf(smtp, PURPOSE, known, seq);
+    await mailOf(smtp, PURPOSE, unconfirmed, seq);
     await new Promise((r) => setTimeout(r, 300)); // room for a (wrong) mail to the other two
     // Only this test's four addresses: mail of earlier tests is sent in the background and may land late.
     const mine = new Set([unknown, known, unconfirmed, inactive]);
@@ -173,13 +158,13 @@ describe("recovery security", () => {
     const body = JSON.stringify({ query: REQUEST, variables: { email } });
     const r = await postWithHost(s.url, body, { host: "evil.example", "x-forwarded-host": "evil2.example", "x-forwarded-proto": "http", forwarded: "host=evil3.example" });
     expect(r.status).toBe(200);
-    const mail = await resetMail(smtp, email, seq);
+    const mail = await mailOf(smtp, PURPOSE, email, seq);
     expect(mail.raw).not.toMatch(/evil/);
-    const token = tokenOf(mail); // starts with the configured public URL
+    const token = tokenOf(mail, PURPOSE); // starts with the configured public URL
     // the notice after the reset too
     const seq2 = smtp.received.length;
     await postWithHost(s.url, JSON.stringify({ query: RESET, variables: { token, password: NEW_PASSWORD } }), { host: "evil.example", "x-forwarded-host": "evil2.example" });
-    const notice = await smtp.waitFor((m) => m.seq > seq2 && m.purpose === "password-reset-notice" && m.envelope.to.includes(email));
+    const notice = await mailOf(smtp, "password-reset-notice", email, seq2);
     expect(notice.raw).not.toMatch(/evil/);
   });
 });

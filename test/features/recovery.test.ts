@@ -1,7 +1,8 @@
 // Password recovery and username recovery end to end: real HTTP, real database, and the actual
 // mail read from an SMTP server in the test process.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../support/smtp.js";
+import type { TestSmtpServer } from "../support/smtp.js";
+import { closeMailTestServer, mailOf, mailedToken, startMailTestServer, tokenOf } from "../support/mail-flow.js";
 import { codeOf, LOGIN, ME, REGISTER, TEST_PASSWORD, loginCookie, loginTokens, registerUser, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
 
 const REQUEST = /* GraphQL */ `mutation Req($email: String!) { requestPasswordReset(input: { email: $email }) { accepted message } }`;
@@ -11,34 +12,15 @@ const REFRESH = /* GraphQL */ `mutation($t: String!) { refreshToken(input: { ref
 const CHANGE_PASSWORD = /* GraphQL */ `mutation($input: ChangePasswordInput!) { changePassword(input: $input) { user { id } } }`;
 const CONFIRM = /* GraphQL */ `mutation Confirm($token: String!) { confirmEmail(input: { token: $token }) { confirmed email } }`;
 
-const PUBLIC_URL = "https://auth.example.test";
 const NEW_PASSWORD = "a brand new passphrase";
-
-/** The token of a link to `path`, checking the link's shape on the way. */
-function tokenOf(mail: ReceivedMail, path = "reset-password"): string {
-  const link = (mail.text.match(/https?:\/\/[^\s<>"']+/g) ?? []).find((l) => l.includes("#token="));
-  if (!link) throw new Error(`no link in: ${mail.text}`);
-  expect(link.startsWith(`${PUBLIC_URL}/${path}#token=`)).toBe(true);
-  const token = link.slice(link.indexOf("#token=") + "#token=".length);
-  expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-  expect(mail.html).toContain(link);
-  return token;
-}
-
-const mailOf = (smtp: TestSmtpServer, purpose: string, email: string, afterSeq = 0): Promise<ReceivedMail> =>
-  smtp.waitFor((m) => m.seq > afterSeq && m.purpose === purpose && m.envelope.to.includes(email));
 
 describe("password recovery", () => {
   let smtp: TestSmtpServer;
   let s: TestServer;
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    s = await startTestServer({ publicUrl: PUBLIC_URL, mail: { smtpUrl: smtp.url }, recovery: { sendPerAddress: 100 } });
+    ({ s, smtp } = await startMailTestServer({ recovery: { sendPerAddress: 100 } }));
   });
-  afterAll(async () => {
-    await s?.close();
-    await smtp?.close();
-  });
+  afterAll(() => closeMailTestServer(s, smtp));
 
   /** Asks for a reset link for `email` and returns its token (from the mail that arrived). */
   const requestLink = async (email: string): Promise<string> => {
@@ -46,7 +28,7 @@ describe("password recovery", () => {
     const r = await s.gql(REQUEST, { email });
     expect(r.errors).toBeUndefined();
     expect(r.data?.requestPasswordReset.accepted).toBe(true);
-    return tokenOf(await mailOf(smtp, "reset-password", email, seq));
+    return mailedToken(smtp, "reset-password", email, seq);
   };
 
   it("happy path: request, mail, link, reset; old password refused, new one works, every credential dead, notice mailed, no sign-in", async () => {
@@ -62,7 +44,7 @@ describe("password recovery", () => {
     const mail = await mailOf(smtp, "reset-password", email, seq);
     expect(mail.subject).toContain("Reset your");
     expect(mail.text).toContain("60 minutes");
-    const token = tokenOf(mail);
+    const token = tokenOf(mail, "reset-password");
 
     const seq2 = smtp.received.length;
     const r = await s.gql(RESET, { token, password: NEW_PASSWORD });
@@ -146,7 +128,7 @@ describe("password recovery", () => {
     const email = uniqueEmail("conf");
     const seq = smtp.received.length;
     await s.gql(REGISTER, { input: { email, password: TEST_PASSWORD } });
-    const confirmToken = tokenOf(await mailOf(smtp, "confirm-email", email, seq), "confirm-email");
+    const confirmToken = await mailedToken(smtp, "confirm-email", email, seq);
     expect(codeOf(await s.gql(RESET, { token: confirmToken, password: NEW_PASSWORD }))).toBe("INVALID_RESET_PASSWORD_TOKEN");
     const resetToken = await requestLink(email);
     expect(codeOf(await s.gql(CONFIRM, { token: resetToken }))).toBe("INVALID_CONFIRMATION_TOKEN");
@@ -186,13 +168,9 @@ describe("username recovery", () => {
   let smtp: TestSmtpServer;
   let s: TestServer;
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    s = await startTestServer({ publicUrl: PUBLIC_URL, mail: { smtpUrl: smtp.url } });
+    ({ s, smtp } = await startMailTestServer());
   });
-  afterAll(async () => {
-    await s?.close();
-    await smtp?.close();
-  });
+  afterAll(() => closeMailTestServer(s, smtp));
 
   it("mails the username of an account that has one, and it signs in", async () => {
     const username = `Rec${Date.now().toString(36)}`;
@@ -224,19 +202,15 @@ describe("with confirmation off", () => {
   let smtp: TestSmtpServer;
   let s: TestServer;
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    s = await startTestServer({ publicUrl: PUBLIC_URL, mail: { smtpUrl: smtp.url }, confirmation: { enabled: false } });
+    ({ s, smtp } = await startMailTestServer({ confirmation: { enabled: false } }));
   });
-  afterAll(async () => {
-    await s?.close();
-    await smtp?.close();
-  });
+  afterAll(() => closeMailTestServer(s, smtp));
 
   it("recovery still works (MailAccepted does not depend on the confirmation SDL)", async () => {
     const { email } = await registerUser(s);
     const seq = smtp.received.length;
     expect((await s.gql(REQUEST, { email })).data?.requestPasswordReset.accepted).toBe(true);
-    const token = tokenOf(await mailOf(smtp, "reset-password", email, seq));
+    const token = await mailedToken(smtp, "reset-password", email, seq);
     expect((await s.gql(RESET, { token, password: NEW_PASSWORD })).data?.resetPassword.reset).toBe(true);
     await loginTokens(s, email, NEW_PASSWORD);
   });

@@ -1,7 +1,7 @@
 // Roles and permissions through HTTP: who may read and change them, validation, and the effect of
 // a change on the target user's very next request with the credentials they already hold.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, makeAdmin, newAdmin, newUser, registerUser, loginTokens, loginCookie, ME, codeOf, TEST_PASSWORD, type TestServer, type SignedInUser } from "../support/server.js";
+import { startTestServer, makeAdmin, newAdmin, newUser, registerUser, loginTokens, loginCookie, ME, codeOf, TEST_PASSWORD, type TestServer, type SignedInUser, fieldErrors } from "../support/server.js";
 
 const ROLES_Q = `{ roles { name description permissions } }`;
 const CREATE = `mutation($i: CreateRoleInput!) { createRole(input: $i) { name description permissions } }`;
@@ -11,8 +11,6 @@ const ADD_PERMS = `mutation($i: RolePermissionsInput!) { addPermissions(input: $
 const REMOVE_PERMS = `mutation($i: RolePermissionsInput!) { removePermissions(input: $i) { name permissions } }`;
 const VERIFY = `mutation($p: String!) { verifyPassword(input: { password: $p }) { verifiedAt } }`;
 
-type Field = { field: string; code: string; message: string };
-const fieldErrors = (r: { errors?: Array<{ extensions?: Record<string, unknown> }> }): Field[] => (r.errors?.[0]?.extensions?.fieldErrors as Field[] | undefined) ?? [];
 const roleNames = (u: { roles: Array<{ name: string }> }): string[] => u.roles.map((r) => r.name).sort();
 let seq = 0;
 const uniqueRole = (prefix: string): string => `${prefix}-${Date.now().toString(36)}${(seq++).toString(36)}`;

@@ -21,9 +21,22 @@ export class AccountService {
     return user;
   }
 
-  /** Flask-Security's reset_access: every session and token of the user dies at once. */
+  /**
+   * Flask-Security's reset_user_access, for a compromised account: every session, token and
+   * remembered device dies at once (the uniquifier rotates), and every credential other than the
+   * password goes: second factors and recovery codes, passkeys, sign-in flows and codes in flight.
+   * The owner signs in with the password again (and sets a second factor up again where required).
+   */
   async resetAccess(userId: string, by: string): Promise<LeanUser> {
     const user = await this.k.users.rotateUniquifier(userId);
+    const m = this.k.models;
+    await Promise.all([
+      m.SecondFactor.deleteOne({ _id: user._id }),
+      m.WebAuthnCredential.deleteMany({ userId: user._id }),
+      m.WebAuthnChallenge.deleteMany({ userId: user._id }),
+      m.SignInFlow.deleteMany({ userId: user._id }),
+      m.OneTimeCode.deleteMany({ userId: user._id }),
+    ]);
     this.k.events.emit("user.accessReset", { userId, by });
     return user;
   }

@@ -8,7 +8,7 @@ import type { SessionDelivery } from "../../db/session.model.js";
 import type { ClientInfo } from "../../core/sessions.js";
 import type { CookieJar } from "../../core/cookies.js";
 import type { Viewer } from "../../core/viewer.js";
-import type { SignedInResult } from "../../core/sign-in.js";
+import type { SignInResult } from "../../core/sign-in.js";
 import { AUTH } from "./auth.errors.js";
 import type { ConfirmationService } from "../confirmation/confirmation.service.js";
 
@@ -45,7 +45,7 @@ export class AuthService {
    * Password sign-in. Every path (unknown identity, wrong password, inactive account) spends one
    * bcrypt verification and counts one attempt for the identity and one for the client address.
    */
-  async login(input: { identity: string; password: string; delivery: SessionDelivery }, req: RequestInfo): Promise<SignedInResult> {
+  async login(input: { identity: string; password: string; delivery: SessionDelivery; rememberDeviceToken?: string | null }, req: RequestInfo): Promise<SignInResult> {
     this.checkSizes({ identity: input.identity, password: input.password });
     const lookup = identityLookup(input.identity);
     const identityKey = `login:id:${sha256(JSON.stringify(lookup))}`;
@@ -80,7 +80,7 @@ export class AuthService {
       await this.k.models.User.updateOne({ _id: user._id }, { $set: { passwordHash: await this.k.passwords.hash(input.password) } });
     }
     if (identityCount > 1) await this.k.limiter.reset(identityKey); // earlier failures are forgiven
-    return this.k.signIn.complete(lean, { delivery: input.delivery, method: "pwd", ...req });
+    return this.k.signIn.primary(lean, { delivery: input.delivery, method: "pwd", rememberDeviceToken: input.rememberDeviceToken ?? null, ...req });
   }
 
   async logout(viewer: Viewer, cookies: CookieJar): Promise<boolean> {

@@ -7,10 +7,10 @@ import type { Kernel } from "../../app.js";
 import { AppError, FIELD, InputCheck } from "../../core/errors.js";
 import { checkEmail, normalizeEmail } from "../../core/identity.js";
 import { sha256 } from "../../core/crypto.js";
+import { isDuplicateKey } from "../../core/db-errors.js";
 import { USERS } from "../../core/users.js";
 import type { LeanUser } from "../../core/auth-state.js";
 import type { Viewer } from "../../core/viewer.js";
-import type { MailTemplate } from "../../core/mail/index.js";
 import { CHANGE_EMAIL } from "./change-email.errors.js";
 import { changeEmailRequestedMail, confirmChangeEmailMail, emailChangedMail, emailTakenMail } from "./change-email.templates.js";
 
@@ -30,15 +30,6 @@ const REQUESTED: ChangeEmailRequested = {
 
 const MAX_EMAIL_INPUT = 320;
 const MAX_TOKEN_INPUT = 200;
-
-/**
- * A unique-index violation. MongoDB (and FerretDB v1 on inserts) says E11000; FerretDB v1 on an
- * update says code 1 (InternalError) with its backend's message (measured on the SQLite backend).
- */
-const isDuplicateKey = (err: unknown): boolean => {
-  const e = err as { code?: unknown; message?: unknown };
-  return e.code === 11000 || (e.code === 1 && /UNIQUE constraint failed|duplicate key value violates unique constraint/i.test(String(e.message)));
-};
 
 const alreadyAssociated = () => new AppError(USERS.EMAIL_ALREADY_ASSOCIATED, { fieldErrors: [{ field: "newEmail", ...USERS.EMAIL_ALREADY_ASSOCIATED }] });
 
@@ -68,13 +59,13 @@ export class ChangeEmailService {
       // The same database work as issuing, older links of this user die as they would: the
       // requester cannot tell a taken address from a free one, not even through an older link.
       await this.k.links.decoy(CHANGE_EMAIL_PURPOSE, user._id);
-      this.sendLater(emailTakenMail, owner, {});
+      this.k.mailer.sendLater(emailTakenMail, owner, {});
     } else {
       const token = await this.k.links.issue(CHANGE_EMAIL_PURPOSE, user, this.cfg.tokenTtlSeconds, next.email);
       const ttlHours = Math.max(1, Math.round(this.cfg.tokenTtlSeconds / 3600));
-      this.sendLater(confirmChangeEmailMail, { _id: user._id, email: next.email }, { url: this.k.links.url(CHANGE_EMAIL_PATH, token), ttlHours });
+      this.k.mailer.sendLater(confirmChangeEmailMail, { _id: user._id, email: next.email }, { url: this.k.links.url(CHANGE_EMAIL_PATH, token), ttlHours });
     }
-    this.sendLater(changeEmailRequestedMail, user, { newEmail: next.email });
+    this.k.mailer.sendLater(changeEmailRequestedMail, user, { newEmail: next.email });
     this.k.events.emit("email.changeRequested", { userId: viewer.userId });
     return REQUESTED;
   }
@@ -98,16 +89,8 @@ export class ChangeEmailService {
     }
     await this.k.authState.publish("user", String(user._id));
     this.k.events.emit("email.changed", { userId: String(user._id) });
-    this.sendLater(emailChangedMail, res.user, { newEmail: user.email });
+    this.k.mailer.sendLater(emailChangedMail, res.user, { newEmail: user.email });
     return { email: user.email };
   }
 
-  private sendLater<P>(template: MailTemplate<P>, to: Pick<LeanUser, "_id" | "email">, params: P): void {
-    void Promise.resolve()
-      .then(() => this.k.mailer.sendTemplate(template, to.email, params))
-      .catch((err: unknown) => {
-        const e = err as { extensions?: { code?: unknown }; message?: string };
-        this.k.log.warn({ purpose: template.purpose, userId: String(to._id), code: e.extensions?.code ?? e.message }, "mail not sent");
-      });
-  }
 }

@@ -6,6 +6,7 @@
 import type { Types } from "mongoose";
 import type { Kernel } from "../../app.js";
 import { AppError, InputCheck } from "../../core/errors.js";
+import { isDuplicateKey } from "../../core/db-errors.js";
 import { checkUsername } from "../../core/identity.js";
 import { USERS } from "../../core/users.js";
 import type { LeanUser } from "../../core/auth-state.js";
@@ -62,7 +63,7 @@ export class ChangeUsernameService {
     try {
       await this.k.models.Identifier.create({ _id: claimId(key), userId });
     } catch (err) {
-      if ((err as { code?: number }).code !== 11000) throw err;
+      if (!isDuplicateKey(err)) throw err;
       // A claim this user already holds (left by a change that failed half-way) is theirs to use.
       const holder = await this.k.models.Identifier.findById(claimId(key)).lean();
       if (holder?.userId.equals(userId)) return;

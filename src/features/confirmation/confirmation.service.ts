@@ -5,10 +5,8 @@
 import type { MailAcceptedResult } from "../../core/sign-in.js";
 import type { Kernel } from "../../app.js";
 import { AppError, FIELD, InputCheck } from "../../core/errors.js";
-import { checkEmail } from "../../core/identity.js";
-import { sha256 } from "../../core/crypto.js";
+import { findForMail } from "../../core/mail-requests.js";
 import type { LeanUser } from "../../core/auth-state.js";
-import type { MailTemplate } from "../../core/mail/index.js";
 import type { RequestInfo } from "../auth/auth.service.js";
 import { CONFIRMATION } from "./confirmation.errors.js";
 import { confirmEmailMail, registerAttemptMail, welcomeMail } from "./confirmation.templates.js";
@@ -22,7 +20,6 @@ const SENT: MailAcceptedResult = {
   message: "If this address has an account that still needs confirming, a new confirmation link is on its way to it.",
 };
 
-const MAX_EMAIL_INPUT = 320;
 
 export class ConfirmationService {
   constructor(private readonly k: Kernel) {}
@@ -43,7 +40,7 @@ export class ConfirmationService {
 
   /** After a new registration: the confirmation link, or a welcome mail when confirmation is off. */
   async registered(user: LeanUser): Promise<void> {
-    if (!this.cfg.enabled) return this.sendLater(welcomeMail, user, {});
+    if (!this.cfg.enabled) return this.k.mailer.sendLater(welcomeMail, user, {});
     try {
       await this.sendLink(user);
     } catch (err) {
@@ -56,7 +53,7 @@ export class ConfirmationService {
   async registerAttempted(user: LeanUser): Promise<void> {
     // The same database work as a new user's link, so both answers take the same time.
     if (this.cfg.enabled) await this.k.links.decoy(CONFIRM_PURPOSE).catch(() => undefined);
-    this.sendLater(registerAttemptMail, user, {});
+    this.k.mailer.sendLater(registerAttemptMail, user, {});
   }
 
   async confirm(token: string): Promise<{ confirmed: true; email: string }> {
@@ -75,18 +72,7 @@ export class ConfirmationService {
    * address; the mail itself goes out in the background.
    */
   async resend(input: { email: string }, req: RequestInfo): Promise<MailAcceptedResult> {
-    const check = new InputCheck();
-    if (input.email.length === 0) check.add("email", FIELD.REQUIRED);
-    else if (input.email.length > MAX_EMAIL_INPUT) check.add("email", FIELD.TOO_LONG);
-    check.throwIfAny();
-    const { emailKey } = checkEmail(check, "email", input.email, this.k.config.identity);
-    check.throwIfAny();
-    const windowSeconds = this.k.config.rateLimit.windowSeconds;
-    await this.k.limiter.consume(
-      { key: `confirm-send:addr:${sha256(emailKey)}`, rule: { limit: this.cfg.sendPerAddress, windowSeconds } },
-      { key: `confirm-send:ip:${req.client.ip}`, rule: { limit: this.cfg.sendPerClient, windowSeconds } },
-    );
-    const user = await this.k.users.findByEmailKey(emailKey);
+    const user = await findForMail(this.k, input.email, { name: "confirm-send", perAddress: this.cfg.sendPerAddress, perClient: this.cfg.sendPerClient }, req.client);
     if (user && !user.confirmedAt) await this.sendLink(user);
     else await this.k.links.decoy(CONFIRM_PURPOSE);
     return SENT;
@@ -94,15 +80,7 @@ export class ConfirmationService {
 
   private async sendLink(user: LeanUser): Promise<void> {
     const token = await this.k.links.issue(CONFIRM_PURPOSE, user, this.cfg.tokenTtlSeconds);
-    this.sendLater(confirmEmailMail, user, { url: this.k.links.url(CONFIRM_PATH, token), ttlHours: Math.max(1, Math.round(this.cfg.tokenTtlSeconds / 3600)) });
+    this.k.mailer.sendLater(confirmEmailMail, user, { url: this.k.links.url(CONFIRM_PATH, token), ttlHours: Math.max(1, Math.round(this.cfg.tokenTtlSeconds / 3600)) });
   }
 
-  private sendLater<P>(template: MailTemplate<P>, user: Pick<LeanUser, "_id" | "email">, params: P): void {
-    void Promise.resolve()
-      .then(() => this.k.mailer.sendTemplate(template, user.email, params))
-      .catch((err: unknown) => {
-        const e = err as { extensions?: { code?: unknown }; message?: string };
-        this.k.log.warn({ purpose: template.purpose, userId: String(user._id), code: e.extensions?.code ?? e.message }, "mail not sent");
-      });
-  }
 }

@@ -5,10 +5,8 @@
 // address and per client (no mail bombing through either).
 import type { Kernel } from "../../app.js";
 import { AppError, FIELD, InputCheck } from "../../core/errors.js";
-import { checkEmail } from "../../core/identity.js";
-import { sha256 } from "../../core/crypto.js";
+import { findForMail } from "../../core/mail-requests.js";
 import type { LeanUser } from "../../core/auth-state.js";
-import type { MailTemplate } from "../../core/mail/index.js";
 import type { RequestInfo } from "../auth/auth.service.js";
 import { AUTH } from "../auth/auth.errors.js";
 import type { MailAcceptedResult } from "../../core/sign-in.js";
@@ -39,7 +37,6 @@ const RESET_DONE: ResetPasswordResult = {
   message: "Your password has been reset. Sign in with your new password.",
 };
 
-const MAX_EMAIL_INPUT = 320;
 const MAX_TOKEN_INPUT = 200;
 
 export class RecoveryService {
@@ -54,7 +51,7 @@ export class RecoveryService {
     const user = await this.lookup(input.email, req);
     if (user) {
       const token = await this.k.links.issue(RESET_PURPOSE, user, this.cfg.tokenTtlSeconds);
-      this.sendLater(resetPasswordMail, user, { url: this.k.links.url(RESET_PATH, token), ttlMinutes: Math.max(1, Math.round(this.cfg.tokenTtlSeconds / 60)) });
+      this.k.mailer.sendLater(resetPasswordMail, user, { url: this.k.links.url(RESET_PATH, token), ttlMinutes: Math.max(1, Math.round(this.cfg.tokenTtlSeconds / 60)) });
     } else {
       await this.k.links.decoy(RESET_PURPOSE);
     }
@@ -84,40 +81,20 @@ export class RecoveryService {
       this.k.events.emit("user.confirmed", { userId });
     }
     this.k.events.emit("password.reset", { userId });
-    this.sendLater(passwordResetNoticeMail, user, {});
+    this.k.mailer.sendLater(passwordResetNoticeMail, user, {});
     return RESET_DONE;
   }
 
   /** Mails the username of an active account that has one; the same answer and work otherwise. */
   async recoverUsername(input: { email: string }, req: RequestInfo): Promise<MailAcceptedResult> {
     const user = await this.lookup(input.email, req);
-    if (user?.username) this.sendLater(recoverUsernameMail, user, { username: user.username });
+    if (user?.username) this.k.mailer.sendLater(recoverUsernameMail, user, { username: user.username });
     return USERNAME_SENT;
   }
 
   /** Checks the address, spends the shared budget, and finds the active account (or null). */
   private async lookup(email: string, req: RequestInfo): Promise<LeanUser | null> {
-    const check = new InputCheck();
-    if (email.length === 0) check.add("email", FIELD.REQUIRED);
-    else if (email.length > MAX_EMAIL_INPUT) check.add("email", FIELD.TOO_LONG);
-    check.throwIfAny();
-    const { emailKey } = checkEmail(check, "email", email, this.k.config.identity);
-    check.throwIfAny();
-    const windowSeconds = this.k.config.rateLimit.windowSeconds;
-    await this.k.limiter.consume(
-      { key: `recovery-send:addr:${sha256(emailKey)}`, rule: { limit: this.cfg.sendPerAddress, windowSeconds } },
-      { key: `recovery-send:ip:${req.client.ip}`, rule: { limit: this.cfg.sendPerClient, windowSeconds } },
-    );
-    const user = await this.k.users.findByEmailKey(emailKey);
+    const user = await findForMail(this.k, email, { name: "recovery-send", perAddress: this.cfg.sendPerAddress, perClient: this.cfg.sendPerClient }, req.client);
     return user && user.active ? user : null;
-  }
-
-  private sendLater<P>(template: MailTemplate<P>, user: Pick<LeanUser, "_id" | "email">, params: P): void {
-    void Promise.resolve()
-      .then(() => this.k.mailer.sendTemplate(template, user.email, params))
-      .catch((err: unknown) => {
-        const e = err as { extensions?: { code?: unknown }; message?: string };
-        this.k.log.warn({ purpose: template.purpose, userId: String(user._id), code: e.extensions?.code ?? e.message }, "mail not sent");
-      });
   }
 }

@@ -1,5 +1,6 @@
 import type { Kernel } from "../../app.js";
 import { AppError, FIELD, InputCheck } from "../../core/errors.js";
+import { isDuplicateKey } from "../../core/db-errors.js";
 import type { RoleData } from "../../db/role.model.js";
 import type { LeanUser } from "../../core/auth-state.js";
 import { ROLES } from "./roles.errors.js";
@@ -26,8 +27,8 @@ export class RoleService {
   async bootstrap(roles: Array<{ name: string; description: string; permissions: string[] }>): Promise<void> {
     for (const r of roles) {
       if (await this.k.models.Role.exists({ name: r.name })) continue;
-      await this.k.models.Role.create(r).catch((err: { code?: number }) => {
-        if (err.code !== 11000) throw err; // another instance created it first
+      await this.k.models.Role.create(r).catch((err: unknown) => {
+        if (!isDuplicateKey(err)) throw err; // another instance created it first
       });
     }
   }
@@ -41,7 +42,7 @@ export class RoleService {
       this.k.events.emit("role.created", { role: input.name, by });
       return role.toObject();
     } catch (err) {
-      if ((err as { code?: number }).code === 11000) throw new AppError(ROLES.ROLE_ALREADY_EXISTS);
+      if (isDuplicateKey(err)) throw new AppError(ROLES.ROLE_ALREADY_EXISTS);
       throw err;
     }
   }
