@@ -1,16 +1,11 @@
 // The command-line tool as a real subprocess (`node bin/gql-auth.mjs …`, from another working
 // directory), on the same database as a running test server, proven through that server's GraphQL API.
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliFor, type RunCli } from "./support/cli.js";
 import { startTestServer, registerUser, loginTokens, loginCookie, LOGIN, ME, codeOf, uniqueEmail, TEST_PASSWORD, type TestServer } from "./support/server.js";
 import type { Json } from "./support/json.js";
 
-const BIN = fileURLToPath(new URL("../bin/gql-auth.mjs", import.meta.url));
 const ROLES = `query { roles { name description permissions } }`;
 const ADMIN_PERMISSIONS = ["roles-admin", "roles-read", "users-admin", "users-read"];
 /**
@@ -20,32 +15,8 @@ const ADMIN_PERMISSIONS = ["roles-admin", "roles-read", "users-admin", "users-re
  */
 const FEED_BOUND_MS = 2000;
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 let s: TestServer;
-let env: NodeJS.ProcessEnv;
-const cwd = mkdtempSync(join(tmpdir(), "gqlauth-cli-cwd-"));
-
-/** The test engine's URI with the database name in its path (keeps credentials and options). */
-function withDbName(uri: string, dbName: string): string {
-  const m = /^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/[^?]*)?(\?.*)?$/.exec(uri);
-  if (!m) throw new Error(`unexpected database URI ${uri}`);
-  return `${m[1]}/${dbName}${m[2] ?? ""}`;
-}
-
-function cli(args: string[], input = ""): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [BIN, ...args], { env, cwd, timeout: 45_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin?.end(input);
-  });
-}
+let cli: RunCli;
 
 /** Runs the CLI and fails with its output unless it exited 0; returns its --json output parsed. */
 
@@ -70,21 +41,7 @@ const permissionsOf = async (token: string): Promise<string[]> => (await s.gql(M
 beforeAll(async () => {
   const dbName = `t_cli_${randomBytes(6).toString("hex")}`;
   s = await startTestServer({}, undefined, { dbName });
-  const secrets = s.config.secrets;
-  env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: "test",
-    MONGODB_URI: withDbName(inject("mongoUri"), dbName),
-    DATA_DIR: mkdtempSync(join(tmpdir(), "gqlauth-cli-data-")),
-    LOG_LEVEL: "silent",
-    PASSWORDS_BCRYPT_COST: "4",
-    // The server's secrets, as a deployment passes them to both: the CLI must hash passwords with
-    // the same pepper and seal signing keys with the same encryption key.
-    SECRETS_PEPPER: secrets.pepper,
-    SECRETS_TOKEN_KEY: secrets.tokenKey,
-    SECRETS_ENCRYPTION_KEY: secrets.encryptionKey,
-  };
+  cli = cliFor(s, dbName);
 });
 afterAll(() => s?.close());
 

@@ -3,14 +3,11 @@
 // pending links, sign-in by email or username), nothing with the user's id, email or username is
 // left in any collection (the revocation feed excepted, by design), and the address and username
 // can be registered again as a new account with an empty profile.
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Types } from "mongoose";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliFor, type RunCli } from "../support/cli.js";
+import { closeMailTestServer, startMailTestServer } from "../support/mail-flow.js";
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../support/smtp.js";
 import { leftovers } from "../support/leftovers.js";
 import { LOGIN, ME, REGISTER, TEST_PASSWORD, codeOf, loginCookie, loginTokens, newUser, registerUser, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
@@ -44,13 +41,9 @@ describe("delete account", () => {
   let smtp: TestSmtpServer;
   let s: TestServer;
   beforeAll(async () => {
-    smtp = await startSmtpServer();
-    s = await startTestServer({ publicUrl: PUBLIC_URL, mail: { smtpUrl: smtp.url } });
+    ({ s, smtp } = await startMailTestServer({ publicUrl: PUBLIC_URL }));
   });
-  afterAll(async () => {
-    await s?.close();
-    await smtp?.close();
-  });
+  afterAll(() => closeMailTestServer(s, smtp));
 
   it("removes everything: every device's credentials, pending links, identity; the notice arrives; nothing with the user's id is left", async () => {
     const email = uniqueEmail("Doomed").replace("@example.com", "@Example.com");
@@ -249,45 +242,16 @@ describe("delete account options", () => {
 
 // ---- the CLI as a real subprocess on the same database ------------------------------------------
 
-const BIN = fileURLToPath(new URL("../../bin/gql-auth.mjs", import.meta.url));
-
-function withDbName(uri: string, dbName: string): string {
-  const m = /^(mongodb(?:\+srv)?:\/\/[^/?]+)(?:\/[^?]*)?(\?.*)?$/.exec(uri);
-  if (!m) throw new Error(`unexpected database URI ${uri}`);
-  return `${m[1]}/${dbName}${m[2] ?? ""}`;
-}
-
 describe("gql-auth users create / delete", () => {
   let smtp: TestSmtpServer;
   let s: TestServer;
-  let env: NodeJS.ProcessEnv;
-  const cwd = mkdtempSync(join(tmpdir(), "gqlauth-cli-cwd-"));
-  const cli = (args: string[], input = ""): Promise<{ code: number; stdout: string; stderr: string }> =>
-    new Promise((resolve) => {
-      const child = execFile(process.execPath, [BIN, ...args], { env, cwd, timeout: 45_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
-      });
-      child.stdin?.end(input);
-    });
+  let cli: RunCli;
 
   beforeAll(async () => {
     smtp = await startSmtpServer();
     const dbName = `t_delcli_${randomBytes(6).toString("hex")}`;
     s = await startTestServer({ mail: { smtpUrl: smtp.url } }, undefined, { dbName });
-    const secrets = s.config.secrets;
-    env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NODE_ENV: "test",
-      MONGODB_URI: withDbName(inject("mongoUri"), dbName),
-      DATA_DIR: mkdtempSync(join(tmpdir(), "gqlauth-cli-data-")),
-      LOG_LEVEL: "silent",
-      SMTP_URL: smtp.url,
-      SECRETS_PEPPER: secrets.pepper,
-      SECRETS_TOKEN_KEY: secrets.tokenKey,
-      SECRETS_ENCRYPTION_KEY: secrets.encryptionKey,
-      PASSWORDS_BCRYPT_COST: "4",
-    };
+    cli = cliFor(s, dbName, { SMTP_URL: smtp.url });
   });
   afterAll(async () => {
     await s?.close();

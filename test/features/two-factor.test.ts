@@ -6,26 +6,21 @@ import { ManualClock } from "../../src/core/clock.js";
 import type { TestSmtpServer } from "../support/smtp.js";
 import { closeMailTestServer, mailOf, mailedToken, startMailTestServer } from "../support/mail-flow.js";
 import { codeOf, LOGIN, ME, TEST_PASSWORD, loginTokens, registerUser, type TestServer } from "../support/server.js";
-import { SMS_ACCOUNT, smsCode, startSmsServer, type TestSmsServer } from "../support/sms.js";
+import { SMS_ACCOUNT, smsCode, type TestSmsServer } from "../support/sms.js";
 import { totpFor } from "../support/totp.js";
-import { TF, mailCode } from "../support/two-factor.js";
+import { TF, closeCodeTestServer, mailCode, startCodeTestServer, type CodeTestServer } from "../support/two-factor.js";
 
 describe("two-factor", () => {
+  let t: CodeTestServer | undefined;
   let smtp: TestSmtpServer;
   let sms: TestSmsServer;
   let s: TestServer;
   const clock = new ManualClock();
   beforeAll(async () => {
-    sms = await startSmsServer();
-    ({ s, smtp } = await startMailTestServer(
-      { sms: { provider: "twilio", apiBaseUrl: sms.url, ...SMS_ACCOUNT }, twoFactor: { rememberDeviceDays: 30, sendPerUser: 100 }, magicLink: { sendPerAddress: 100 } },
-      clock,
-    ));
+    t = await startCodeTestServer({ twoFactor: { rememberDeviceDays: 30, sendPerUser: 100 }, magicLink: { sendPerAddress: 100 } }, clock);
+    ({ s, smtp, sms } = t);
   });
-  afterAll(async () => {
-    await closeMailTestServer(s, smtp);
-    await sms?.close();
-  });
+  afterAll(() => closeCodeTestServer(t));
 
   /** Moves to the start of the next 30-second step, so each test's codes are fresh. */
   const nextStep = () => clock.advance(30_000 - (clock.now().getTime() % 30_000) + 1_000);

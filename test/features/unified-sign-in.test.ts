@@ -4,11 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import type { TestSmtpServer } from "../support/smtp.js";
-import { closeMailTestServer, mailOf, startMailTestServer, tokenOf } from "../support/mail-flow.js";
+import { mailOf, tokenOf } from "../support/mail-flow.js";
 import { codeOf, ME, TEST_PASSWORD, loginTokens, registerUser, uniqueEmail, type TestServer } from "../support/server.js";
-import { SMS_ACCOUNT, smsCode, startSmsServer, type TestSmsServer } from "../support/sms.js";
+import { smsCode, type TestSmsServer } from "../support/sms.js";
 import { totpFor } from "../support/totp.js";
-import { TF, mailCode } from "../support/two-factor.js";
+import { TF, closeCodeTestServer, mailCode, startCodeTestServer, type CodeTestServer } from "../support/two-factor.js";
 
 const SEND = /* GraphQL */ `mutation($i: String!, $m: UsCodeMethod!) { usSendCode(input: { identity: $i, method: $m }) { accepted message } }`;
 const SIGN_IN = /* GraphQL */ `mutation($i: String!, $p: String!) { usSignIn(input: { identity: $i, passcode: $p, delivery: TOKENS }) { __typename
@@ -19,21 +19,16 @@ const VERIFY = /* GraphQL */ `mutation($p: String!) { usVerify(input: { passcode
 const SESSIONS = /* GraphQL */ `{ sessions { current methods verifiedAt } }`;
 
 describe("unified sign-in", () => {
+  let t: CodeTestServer | undefined;
   let smtp: TestSmtpServer;
   let sms: TestSmsServer;
   let s: TestServer;
   const clock = new ManualClock();
   beforeAll(async () => {
-    sms = await startSmsServer();
-    ({ s, smtp } = await startMailTestServer(
-      { sms: { provider: "twilio", apiBaseUrl: sms.url, ...SMS_ACCOUNT }, unifiedSignIn: { sendPerIdentity: 100 }, twoFactor: { sendPerUser: 100 } },
-      clock,
-    ));
+    t = await startCodeTestServer({ unifiedSignIn: { sendPerIdentity: 100 }, twoFactor: { sendPerUser: 100 } }, clock);
+    ({ s, smtp, sms } = t);
   });
-  afterAll(async () => {
-    await closeMailTestServer(s, smtp);
-    await sms?.close();
-  });
+  afterAll(() => closeCodeTestServer(t));
 
   const nextStep = () => clock.advance(30_000 - (clock.now().getTime() % 30_000) + 1_000);
 

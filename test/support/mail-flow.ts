@@ -3,6 +3,7 @@
 // it sends.
 import { expect } from "vitest";
 import type { Clock } from "../../src/core/clock.js";
+import { postWithHost } from "./raw-http.js";
 import { startTestServer, type TestServer } from "./server.js";
 import { linksIn, startSmtpServer, type ReceivedMail, type TestSmtpServer } from "./smtp.js";
 
@@ -56,3 +57,25 @@ export function tokenOf(mail: ReceivedMail, path: string, publicUrl = PUBLIC_URL
 /** The checked token of the first link mail for `purpose` to `to` after `afterSeq` (the link's path is the purpose). */
 export const mailedToken = async (smtp: TestSmtpServer, purpose: string, to: string, afterSeq = 0): Promise<string> =>
   tokenOf(await mailOf(smtp, purpose, to, afterSeq), purpose);
+
+/** Host headers a client might forge to steer the links of a mail (all must be ignored). */
+export const FORGED_HOST_HEADERS = { host: "evil.example", "x-forwarded-host": "evil2.example", "x-forwarded-proto": "http", forwarded: "host=evil3.example" };
+
+/**
+ * Sends one GraphQL operation with forged Host headers (and any `headers`, e.g. authorization),
+ * waits for the `purpose` mail to `to`, and checks no forged host reached it. Returns the mail.
+ */
+export async function mailDespiteForgedHost(
+  s: TestServer,
+  smtp: TestSmtpServer,
+  op: { query: string; variables: Record<string, unknown> },
+  mail: { purpose: string; to: string },
+  headers: Record<string, string> = {},
+): Promise<ReceivedMail> {
+  const seq = smtp.received.length;
+  const r = await postWithHost(s.url, JSON.stringify(op), { ...FORGED_HOST_HEADERS, ...headers });
+  expect(r.status).toBe(200);
+  const received = await mailOf(smtp, mail.purpose, mail.to, seq);
+  expect(received.raw).not.toMatch(/evil/);
+  return received;
+}

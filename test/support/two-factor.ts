@@ -1,4 +1,7 @@
 // GraphQL documents and readers shared by the second-factor and unified sign-in tests.
+import type { Clock } from "../../src/core/clock.js";
+import { closeMailTestServer, startMailTestServer, type MailTestServer } from "./mail-flow.js";
+import { SMS_ACCOUNT, startSmsServer, type TestSmsServer } from "./sms.js";
 import type { ReceivedMail } from "./smtp.js";
 
 export const TF = {
@@ -22,3 +25,25 @@ export const mailCode = (m: ReceivedMail): string => {
   return hit[0];
 };
 
+
+export interface CodeTestServer extends MailTestServer {
+  sms: TestSmsServer;
+}
+
+/** A test server whose mail goes to a real SMTP server and whose SMS go through the real adapter to the test SMS server. */
+export async function startCodeTestServer(overrides: Record<string, unknown>, clock?: Clock): Promise<CodeTestServer> {
+  const sms = await startSmsServer();
+  try {
+    const { s, smtp } = await startMailTestServer({ ...overrides, sms: { provider: "twilio", apiBaseUrl: sms.url, ...SMS_ACCOUNT } }, clock);
+    return { s, smtp, sms };
+  } catch (err) {
+    await sms.close();
+    throw err;
+  }
+}
+
+/** For afterAll (t is undefined when beforeAll failed). */
+export async function closeCodeTestServer(t: CodeTestServer | undefined): Promise<void> {
+  await closeMailTestServer(t?.s, t?.smtp);
+  await t?.sms.close();
+}

@@ -102,6 +102,10 @@ interface RequestOptions {
   allowCredentials?: Array<{ id: string }>;
 }
 
+/** The JSON a browser's PublicKeyCredential serialises to (toJSON()), as the server's API takes it. */
+const credentialJson = (id: Buffer, response: Record<string, unknown>, clientExtensionResults: Record<string, unknown>): string =>
+  JSON.stringify({ id: b64u(id), rawId: b64u(id), type: "public-key", authenticatorAttachment: "platform", response, clientExtensionResults });
+
 export class SoftAuthenticator {
   readonly credentials: SoftCredential[] = [];
   /** Flags every ceremony reports unless overridden (user present and verified by default). */
@@ -131,18 +135,11 @@ export class SoftAuthenticator {
       cred.cosePublicKey,
     ]);
     const clientDataJSON = this.clientData(o.type ?? "webauthn.create", o.challenge ?? opts.challenge, o.origin);
-    return JSON.stringify({
-      id: b64u(cred.id),
-      rawId: b64u(cred.id),
-      type: "public-key",
-      authenticatorAttachment: "platform",
-      response: {
-        clientDataJSON: b64u(clientDataJSON),
-        attestationObject: b64u(cbor({ fmt: "none", attStmt: {}, authData })),
-        transports: ["internal", "hybrid"],
-      },
-      clientExtensionResults: { credProps: { rk: cred.discoverable } },
-    });
+    return credentialJson(
+      cred.id,
+      { clientDataJSON: b64u(clientDataJSON), attestationObject: b64u(cbor({ fmt: "none", attStmt: {}, authData })), transports: ["internal", "hybrid"] },
+      { credProps: { rk: cred.discoverable } },
+    );
   }
 
   /** navigator.credentials.get(): returns the credential's JSON text. */
@@ -157,19 +154,11 @@ export class SoftAuthenticator {
     const signature = sign("sha256", Buffer.concat([authData, sha256(clientDataJSON)]), { key: cred.privateKey, dsaEncoding: "der" });
     if (o.badSignature) signature[signature.length - 1] = (signature[signature.length - 1] ?? 0) ^ 0x01;
     const userHandle = o.userHandle !== undefined ? o.userHandle : cred.discoverable ? cred.userHandle : null;
-    return JSON.stringify({
-      id: b64u(cred.id),
-      rawId: b64u(cred.id),
-      type: "public-key",
-      authenticatorAttachment: "platform",
-      response: {
-        clientDataJSON: b64u(clientDataJSON),
-        authenticatorData: b64u(authData),
-        signature: b64u(signature),
-        ...(userHandle ? { userHandle: b64u(userHandle) } : {}),
-      },
-      clientExtensionResults: {},
-    });
+    return credentialJson(
+      cred.id,
+      { clientDataJSON: b64u(clientDataJSON), authenticatorData: b64u(authData), signature: b64u(signature), ...(userHandle ? { userHandle: b64u(userHandle) } : {}) },
+      {},
+    );
   }
 
   /** Another authenticator holding copies of this one's keys (what a cloned device would be). */

@@ -174,7 +174,17 @@ export class WebAuthnService {
       check.throwIfAny();
       allowCredentials = await this.hintedCredentials(identity);
     }
-    const { bytes: challenge, expiresAt } = await this.challenges.issue("signin", this.cfg.signInTimeoutSeconds, { userId: null, sessionId: null });
+    return this.assertionOptions("signin", { userId: null, sessionId: null }, allowCredentials, req);
+  }
+
+  /** A challenge for an assertion and the options the browser needs (allowCredentials undefined: usernameless). */
+  private async assertionOptions(
+    purpose: "signin" | "second-factor" | "verify",
+    bind: { userId: Types.ObjectId | null; sessionId: Types.ObjectId | null },
+    allowCredentials: Array<{ id: string; transports?: string[] }> | undefined,
+    req: RequestInfo,
+  ): Promise<CeremonyOptions> {
+    const { bytes: challenge, expiresAt } = await this.challenges.issue(purpose, this.cfg.signInTimeoutSeconds, bind);
     const options = await generateAuthenticationOptions({
       rpID: this.rp.id,
       challenge,
@@ -182,8 +192,12 @@ export class WebAuthnService {
       userVerification: "preferred",
       ...(allowCredentials ? { allowCredentials } : {}),
     });
-    this.k.events.emit("webauthn.challengeIssued", { purpose: "signin", userId: null, ip: req.client.ip });
+    this.k.events.emit("webauthn.challengeIssued", { purpose, userId: bind.userId ? String(bind.userId) : null, ip: req.client.ip });
     return { options: JSON.stringify(options), expiresAt };
+  }
+
+  private async ownCredentials(userId: Types.ObjectId): Promise<Array<{ id: string; transports: string[] }>> {
+    return (await this.list(userId)).map((c) => ({ id: c._id, transports: c.transports }));
   }
 
   private async hintedCredentials(identity: string): Promise<Array<{ id: string }>> {
@@ -238,17 +252,7 @@ export class WebAuthnService {
   async secondFactorOptions(flowId: string, req: RequestInfo): Promise<CeremonyOptions> {
     const open = await this.k.flows.peek(flowId);
     if (!open.flow.methods.includes("PASSKEY")) throw new AppError(WEBAUTHN.WEBAUTHN_NO_VERIFY);
-    const creds = await this.list(open.user._id);
-    const { bytes: challenge, expiresAt } = await this.challenges.issue("second-factor", this.cfg.signInTimeoutSeconds, { userId: open.user._id, sessionId: null });
-    const options = await generateAuthenticationOptions({
-      rpID: this.rp.id,
-      challenge,
-      timeout: this.cfg.signInTimeoutSeconds * 1000,
-      userVerification: "preferred",
-      allowCredentials: creds.map((c) => ({ id: c._id, transports: c.transports })),
-    });
-    this.k.events.emit("webauthn.challengeIssued", { purpose: "second-factor", userId: String(open.user._id), ip: req.client.ip });
-    return { options: JSON.stringify(options), expiresAt };
+    return this.assertionOptions("second-factor", { userId: open.user._id, sessionId: null }, await this.ownCredentials(open.user._id), req);
   }
 
   /** Finishes the flow with an assertion by one of the flow user's passkeys; counts as a flow attempt. */
@@ -269,18 +273,9 @@ export class WebAuthnService {
   // ---- verify (freshness) -----------------------------------------------------------------
 
   async verifyOptions(viewer: Viewer, req: RequestInfo): Promise<CeremonyOptions> {
-    const creds = await this.list(viewer.user._id);
+    const creds = await this.ownCredentials(viewer.user._id);
     if (!creds.length) throw new AppError(WEBAUTHN.WEBAUTHN_NO_VERIFY);
-    const { bytes: challenge, expiresAt } = await this.challenges.issue("verify", this.cfg.signInTimeoutSeconds, { userId: viewer.user._id, sessionId: viewer.session._id });
-    const options = await generateAuthenticationOptions({
-      rpID: this.rp.id,
-      challenge,
-      timeout: this.cfg.signInTimeoutSeconds * 1000,
-      userVerification: "preferred",
-      allowCredentials: creds.map((c) => ({ id: c._id, transports: c.transports })),
-    });
-    this.k.events.emit("webauthn.challengeIssued", { purpose: "verify", userId: viewer.userId, ip: req.client.ip });
-    return { options: JSON.stringify(options), expiresAt };
+    return this.assertionOptions("verify", { userId: viewer.user._id, sessionId: viewer.session._id }, creds, req);
   }
 
   /** Marks the session fresh; only an assertion by one of the caller's own passkeys counts. */
