@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import { codeOf, newUser, startTestServer, type TestServer, fieldErrors } from "../support/server.js";
+import { interleaved, median, pairedMedianDifference } from "../support/timing.js";
 import { SoftAuthenticator } from "../support/webauthn-authenticator.js";
 import { WAN, listPasskeys, passkeySignIn, registerOptions, registerPasskey, signInOptions, verifyOptions } from "../support/webauthn-flow.js";
 
@@ -279,4 +280,61 @@ describe("passkeys under attack", () => {
     const options = JSON.parse(await signInOptions(s));
     expect(await s.running.app.models.WebAuthnChallenge.exists({ _id: options.challenge })).toBeNull();
   });
+});
+
+describe("identity hints: timing", () => {
+  // wanSignInOptions with a hint does the same two queries for every identity (the user, then that
+  // user's passkeys, or an unused id's). Timed side by side, interleaved, 60 rounds; the same margin
+  // rule as the generic mail answers (test/features/generic-responses.security.test.ts): 15% of the
+  // median request plus 1.5 ms, above the paired-median noise on this machine (measured -0.4 to
+  // 0.9 ms at a ~20 ms median). That catches extra work of a few ms (a hash, more round trips); one
+  // skipped find measured 2.3 ms, under the margin, and is caught by the operations test instead.
+  const ROUNDS = 60;
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({ publicUrl: PUBLIC_URL, webauthn: { allowIdentityHints: true } });
+  });
+  afterAll(() => s?.close());
+
+  const options = (identity: string) => () => s.gql(WAN.SIGN_IN_OPTIONS, { input: { identity } });
+
+  it("a known identity with passkeys, one without, and an unknown one cost the same database operations", async () => {
+    // Deterministic where timing is not: a skipped query for unknown identities measured only
+    // ~2.3 ms (one FerretDB find), inside the timing margin below.
+    const withKeys = await newUser(s);
+    await registerPasskey(s, withKeys.accessToken, new SoftAuthenticator(ORIGIN));
+    const without = await newUser(s);
+    const conn = s.running.db.conn;
+    const opsOf = async (identity: string): Promise<string[]> => {
+      const ops: string[] = [];
+      conn.set("debug", (collection: string, method: string) => void ops.push(`${collection}.${method}`));
+      try {
+        expect((await options(identity)()).errors).toBeUndefined();
+      } finally {
+        conn.set("debug", false);
+      }
+      return ops.filter((op) => !op.startsWith("revocations.")); // the feed's poll, in the background
+    };
+    const known = await opsOf(withKeys.email);
+    expect(known).toEqual(expect.arrayContaining(["users.findOne", "webauthn_credentials.find"]));
+    expect(await opsOf(without.email)).toEqual(known);
+    expect(await opsOf(`nobody.${Date.now()}@example.com`)).toEqual(known);
+  });
+
+  it("a known identity with passkeys, one without, and an unknown one take the same time", async () => {
+    const withKeys = await newUser(s);
+    await registerPasskey(s, withKeys.accessToken, new SoftAuthenticator(ORIGIN));
+    const without = await newUser(s);
+    const unknown = `nobody.${Date.now()}@example.com`;
+    const kinds = { known: options(withKeys.email), noPasskey: options(without.email), unknown: options(unknown) };
+    await interleaved(kinds, 5); // warm-up
+    const samples = await interleaved(kinds, ROUNDS);
+    for (const smp of Object.values(samples)) for (const r of smp.responses) expect(r.errors, r.raw).toBeUndefined();
+    const ref = median(Object.values(samples).flatMap((x) => x.times));
+    const margin = 0.15 * ref + 1.5;
+    for (const name of ["known", "noPasskey"] as const) {
+      const diff = pairedMedianDifference(samples[name]!.times, samples.unknown!.times);
+      expect(Math.abs(diff), `${name} − unknown: paired median ${diff.toFixed(2)} ms, margin ${margin.toFixed(2)} ms, median request ${ref.toFixed(2)} ms`).toBeLessThan(margin);
+    }
+  }, 120_000);
 });
