@@ -139,6 +139,7 @@ export const configSchema = z.object({
     flowTtlSeconds: int(300, "How long a sign-in waits for its second factor.", { min: 30, max: 3_600 }),
     attemptsPerFlow: int(5, "Wrong second-factor codes one sign-in flow may take before it is discarded.", { min: 1 }),
     attemptsPerUser: int(10, "Second-factor verification attempts per user (across flows) per rateLimit.windowSeconds.", { min: 1 }),
+    attemptsPerUserPerDay: int(30, "Second-factor verification attempts per user per day: the second tier, so a holder of the password cannot keep guessing codes window after window.", { min: 1 }),
     codeTtlSeconds: int(300, "Lifetime of a code sent by mail or SMS.", { min: 30, max: 3_600 }),
     codeLength: int(6, "Digits of a code sent by mail or SMS, and of authenticator codes.", { min: 6, max: 8 }),
     sendPerUser: int(5, "Codes sent (mail or SMS, any purpose) per user per rateLimit.windowSeconds.", { min: 1 }),

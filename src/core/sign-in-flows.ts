@@ -23,6 +23,7 @@ export interface FlowSettings {
   flowTtlSeconds: number;
   attemptsPerFlow: number;
   attemptsPerUser: number;
+  attemptsPerUserPerDay: number;
   windowSeconds: number;
 }
 
@@ -71,15 +72,25 @@ export class SignInFlows {
   async attempt(flowId: string): Promise<OpenFlow> {
     const open = await this.peek(flowId);
     try {
-      await this.limiter.consume(
-        { key: `flow:${open.flow._id}`, rule: { limit: this.settings.attemptsPerFlow, windowSeconds: this.settings.flowTtlSeconds } },
-        { key: `2fa:user:${String(open.user._id)}`, rule: { limit: this.settings.attemptsPerUser, windowSeconds: this.settings.windowSeconds } },
-      );
+      await this.limiter.consume({ key: `flow:${open.flow._id}`, rule: { limit: this.settings.attemptsPerFlow, windowSeconds: this.settings.flowTtlSeconds } }, ...this.userBudget(open.user._id));
     } catch (err) {
       await this.Flow.deleteOne({ _id: open.flow._id });
       throw err;
     }
     return open;
+  }
+
+  /**
+   * A user's budget of second-factor code attempts, in two tiers: attemptsPerUser per limiter
+   * window, and attemptsPerUserPerDay per day. Someone who has the password can start fresh flows
+   * at will; the daily tier turns "10 guesses every 15 minutes, forever" (960 a day) into a lockout
+   * that grows to a day. A passed second factor clears both.
+   */
+  userBudget(userId: LeanUser["_id"] | string): Array<{ key: string; rule: { limit: number; windowSeconds: number } }> {
+    return [
+      { key: `2fa:user:${String(userId)}`, rule: { limit: this.settings.attemptsPerUser, windowSeconds: this.settings.windowSeconds } },
+      { key: `2fa:user-day:${String(userId)}`, rule: { limit: this.settings.attemptsPerUserPerDay, windowSeconds: 86_400 } },
+    ];
   }
 
   /** The live flow and its user without counting an attempt (sending a code, reading methods). */
@@ -104,7 +115,7 @@ export class SignInFlows {
     const won = await this.claims.once(`flow:${open.flow._id}`, this.settings.flowTtlSeconds + 60);
     await this.Flow.deleteOne({ _id: open.flow._id });
     if (!won) throw new AppError(FLOW.SIGN_IN_FLOW_INVALID);
-    await this.limiter.reset(`2fa:user:${String(open.user._id)}`);
+    for (const { key } of this.userBudget(open.user._id)) await this.limiter.reset(key);
     return this.signIn.complete(open.user, { delivery: open.flow.delivery, method: open.flow.method, moreMethods: [secondMethod], ...req });
   }
 

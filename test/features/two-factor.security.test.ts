@@ -108,6 +108,38 @@ describe("two-factor security", () => {
     expect((await verify(await flow(u.email), totpFor(u.secret, clock.now()))).errors).toBeUndefined();
   });
 
+  it("wrong codes window after window: the daily tier (attemptsPerUserPerDay) locks the second factor for a day", async () => {
+    const u = await withAuthenticator();
+    const { attemptsPerUser, attemptsPerUserPerDay } = s.config.twoFactor;
+    const windowMs = s.config.rateLimit.windowSeconds * 1000 + 1_000;
+    let wrong = 0;
+    let windows = 0;
+    // Guess in fresh flows until the window's budget runs out, wait for the next window, again;
+    // until a new window starts refused.
+    for (; windows < 20; windows++) {
+      let code: string | undefined;
+      let checked = 0;
+      while ((code = codeOf(await verify(await flow(u.email), "000000"))) === "INVALID_CODE") checked++;
+      expect(code).toBe("RATE_LIMITED");
+      wrong += checked;
+      if (checked === 0) break;
+      clock.advance(windowMs);
+    }
+    // Several windows' worth of guesses, never more than the daily budget (refused attempts count too).
+    expect(windows).toBeGreaterThan(1);
+    expect(wrong).toBeGreaterThan(attemptsPerUser);
+    expect(wrong).toBeLessThanOrEqual(attemptsPerUserPerDay);
+    // Another window later even the right code is refused ...
+    clock.advance(windowMs);
+    nextStep();
+    expect(codeOf(await verify(await flow(u.email), totpFor(u.secret, clock.now())))).toBe("RATE_LIMITED");
+    // ... until a day has passed; then the right code works and clears both tiers.
+    clock.advance(86_400_000 + 1_000);
+    nextStep();
+    expect((await verify(await flow(u.email), totpFor(u.secret, clock.now()))).errors).toBeUndefined();
+    expect(await s.running.app.models.RateHit.countDocuments({ key: { $in: [`2fa:user:${u.id}`, `2fa:user-day:${u.id}`] } })).toBe(0);
+  });
+
   it("another user's flow id with my valid code is refused; so is an expired flow", async () => {
     const a = await withAuthenticator();
     const b = await withAuthenticator();

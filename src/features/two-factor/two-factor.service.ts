@@ -188,7 +188,7 @@ export class TwoFactorService implements SecondStepGate {
 
   async confirmSetup(viewer: Viewer, code: string): Promise<TwoFactorStatus> {
     this.checkCodeSize(code);
-    await this.k.limiter.consume({ key: `2fa:user:${viewer.userId}`, rule: { limit: this.cfg.attemptsPerUser, windowSeconds: this.k.config.rateLimit.windowSeconds } });
+    await this.k.limiter.consume(...this.k.flows.userBudget(viewer.userId));
     await this.provePending(viewer.user, `session:${String(viewer.session._id)}`, null, code);
     return this.status(viewer);
   }
