@@ -9,6 +9,7 @@ import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDis
 import { unwrapResolverError } from "@apollo/server/errors";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import type { GraphQLFormattedError } from "graphql";
+import { withAfterResponse } from "./core/after-response.js";
 import type { Config } from "./config/index.js";
 import type { Logger } from "./core/logger.js";
 import { systemClock, type Clock } from "./core/clock.js";
@@ -186,7 +187,8 @@ export async function startServer(opts: { config: Config; log: Logger; clock?: C
         if (!res.headersSent) sendJson(res, 500, errorBody(CORE.INTERNAL_SERVER_ERROR.message, CORE.INTERNAL_SERVER_ERROR.code));
         else res.destroy();
       });
-    if (path === "/graphql") return void done(graphql(req, res));
+    // Mail caused by a request goes out after its response is written (core/after-response.ts).
+    if (path === "/graphql") return void done(withAfterResponse(() => graphql(req, res)));
     if (path === "/.well-known/jwks.json" && req.method === "GET") return sendJson(res, 200, app.keys.jwks(), { "cache-control": "public, max-age=60" });
     if (passkeyPage?.(path ?? "", req.method ?? "", res)) return;
     if (path === "/health" && req.method === "GET") {

@@ -1,5 +1,6 @@
 // The mail service of the kernel: createMailer picks the transport (SMTP when an URL is configured,
 // else the development file mailer) and binds templates to this deployment's name and URL.
+import { afterResponse } from "../after-response.js";
 import type { Logger } from "../logger.js";
 import { FileMailer } from "./file-mailer.js";
 import { checkSender, type MailMessage, type Mailer, type MailSettings } from "./mailer.js";
@@ -43,14 +44,15 @@ export function createMailer(settings: MailSettings, log: Logger): MailService {
     transport: impl instanceof FileMailer ? "file" : "smtp",
     send: (message: MailMessage) => impl.send(message),
     sendTemplate,
-    sendLater: (template, to, params) => {
-      void Promise.resolve()
-        .then(() => sendTemplate(template, to.email, params))
-        .catch((err: unknown) => {
-          const e = err as { extensions?: { code?: unknown }; message?: string };
-          mailLog.warn({ purpose: template.purpose, userId: String(to._id), code: e.extensions?.code ?? e.message }, "mail not sent");
-        });
-    },
+    sendLater: (template, to, params) =>
+      afterResponse(() => {
+        void Promise.resolve()
+          .then(() => sendTemplate(template, to.email, params))
+          .catch((err: unknown) => {
+            const e = err as { extensions?: { code?: unknown }; message?: string };
+            mailLog.warn({ purpose: template.purpose, userId: String(to._id), code: e.extensions?.code ?? e.message }, "mail not sent");
+          });
+      }),
     close: () => impl.close(),
   };
 }
