@@ -321,7 +321,9 @@ describe("identity hints: timing", () => {
     expect(await opsOf(`nobody.${Date.now()}@example.com`)).toEqual(known);
   });
 
-  it("a known identity with passkeys, one without, and an unknown one take the same time", async () => {
+  // Up to three runs, as the timed generic answers: noise under the whole suite passes on a retry,
+  // a real difference fails every run.
+  it("a known identity with passkeys, one without, and an unknown one take the same time", { timeout: 120_000, retry: 2 }, async () => {
     const withKeys = await newUser(s);
     await registerPasskey(s, withKeys.accessToken, new SoftAuthenticator(ORIGIN));
     const without = await newUser(s);
@@ -336,5 +338,5 @@ describe("identity hints: timing", () => {
       const diff = pairedMedianDifference(samples[name]!.times, samples.unknown!.times);
       expect(Math.abs(diff), `${name} − unknown: paired median ${diff.toFixed(2)} ms, margin ${margin.toFixed(2)} ms, median request ${ref.toFixed(2)} ms`).toBeLessThan(margin);
     }
-  }, 120_000);
+  });
 });
