@@ -100,6 +100,10 @@ export type DeleteAccountPayload = {
   message: Scalars['String']['output'];
 };
 
+export type DeleteUserInput = {
+  userId: Scalars['ID']['input'];
+};
+
 export type DisableTwoFactorInput = {
   /** Omit to remove every method and the recovery codes. */
   method?: InputMaybe<TwoFactorMethod>;
@@ -205,6 +209,13 @@ export type Mutation = {
    */
   deleteAccount: DeleteAccountPayload;
   /**
+   * Delete any account (administrators: perm users-admin and a fresh session), with everything
+   * deleteAccount removes; the owner gets a notice saying an administrator deleted it. Also finishes
+   * a deletion that stopped half-way (as `gql-auth users delete`). USER_DOES_NOT_EXIST for an
+   * unknown id.
+   */
+  deleteUser: DeleteAccountPayload;
+  /**
    * Remove one method, or every second factor and the recovery codes (method omitted); needs a
    * fresh session. TWO_FACTOR_REQUIRED when configuration requires a second factor and this would
    * remove the last one. Mails a notice.
@@ -264,7 +275,7 @@ export type Mutation = {
    * never be skipped through a reset link.
    */
   resetPassword: ResetPasswordPayload;
-  /** Rotate the user's uniquifier: every session and token of the user dies at once. */
+  /** For a compromised account: every session, token and remembered device dies at once, and second factors, recovery codes and passkeys are removed (the password stays). */
   resetUserAccess: User;
   /** End every session of yours except the current one. */
   revokeOtherSessions: Scalars['Int']['output'];
@@ -413,6 +424,11 @@ export type MutationCreateRoleArgs = {
 
 export type MutationDeleteAccountArgs = {
   input: DeleteAccountInput;
+};
+
+
+export type MutationDeleteUserArgs = {
+  input: DeleteUserInput;
 };
 
 
@@ -1151,6 +1167,8 @@ export type ResolversTypes = {
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeleteAccountInput: DeleteAccountInput;
   DeleteAccountPayload: ResolverTypeWrapper<DeleteAccountPayload>;
+  DeleteUserInput: DeleteUserInput;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   DisableTwoFactorInput: DisableTwoFactorInput;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   FieldError: ResolverTypeWrapper<FieldError>;
@@ -1173,7 +1191,6 @@ export type ResolversTypes = {
   ResetPasswordInput: ResetPasswordInput;
   ResetPasswordPayload: ResolverTypeWrapper<ResetPasswordPayload>;
   ResetUserAccessInput: ResetUserAccessInput;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   RevokeSessionInput: RevokeSessionInput;
   Role: ResolverTypeWrapper<RoleData>;
   RoleAssignmentInput: RoleAssignmentInput;
@@ -1239,6 +1256,8 @@ export type ResolversParentTypes = {
   DateTime: Scalars['DateTime']['output'];
   DeleteAccountInput: DeleteAccountInput;
   DeleteAccountPayload: DeleteAccountPayload;
+  DeleteUserInput: DeleteUserInput;
+  ID: Scalars['ID']['output'];
   DisableTwoFactorInput: DisableTwoFactorInput;
   EmailAddress: Scalars['EmailAddress']['output'];
   FieldError: FieldError;
@@ -1261,7 +1280,6 @@ export type ResolversParentTypes = {
   ResetPasswordInput: ResetPasswordInput;
   ResetPasswordPayload: ResetPasswordPayload;
   ResetUserAccessInput: ResetUserAccessInput;
-  ID: Scalars['ID']['output'];
   RevokeSessionInput: RevokeSessionInput;
   Role: RoleData;
   RoleAssignmentInput: RoleAssignmentInput;
@@ -1406,6 +1424,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   confirmTwoFactorSetup?: Resolver<ResolversTypes['TwoFactorStatus'], ParentType, ContextType, RequireFields<MutationConfirmTwoFactorSetupArgs, 'input'>>;
   createRole?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationCreateRoleArgs, 'input'>>;
   deleteAccount?: Resolver<ResolversTypes['DeleteAccountPayload'], ParentType, ContextType, RequireFields<MutationDeleteAccountArgs, 'input'>>;
+  deleteUser?: Resolver<ResolversTypes['DeleteAccountPayload'], ParentType, ContextType, RequireFields<MutationDeleteUserArgs, 'input'>>;
   disableTwoFactor?: Resolver<ResolversTypes['TwoFactorStatus'], ParentType, ContextType, RequireFields<MutationDisableTwoFactorArgs, 'input'>>;
   generateRecoveryCodes?: Resolver<ResolversTypes['RecoveryCodes'], ParentType, ContextType>;
   grantRole?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationGrantRoleArgs, 'input'>>;

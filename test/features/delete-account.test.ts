@@ -10,7 +10,7 @@ import { cliFor, type RunCli } from "../support/cli.js";
 import { closeMailTestServer, startMailTestServer } from "../support/mail-flow.js";
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from "../support/smtp.js";
 import { leftovers } from "../support/leftovers.js";
-import { LOGIN, ME, REGISTER, TEST_PASSWORD, codeOf, loginCookie, loginTokens, newUser, registerUser, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
+import { LOGIN, ME, REGISTER, TEST_PASSWORD, codeOf, loginCookie, loginTokens, newAdmin, newUser, registerUser, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
 
 const DELETE = /* GraphQL */ `mutation Delete($input: DeleteAccountInput!) { deleteAccount(input: $input) { deleted message } }`;
 const UPDATE_PROFILE = /* GraphQL */ `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { city } }`;
@@ -142,6 +142,35 @@ describe("delete account", () => {
     expect(r.errors).toBeUndefined();
     expect(r.cookies[s.config.sessions.cookieName]).toBe("");
     expect(codeOf(await s.gql(ME, {}, { cookie: c.cookie }))).toBe("UNAUTHENTICATED");
+  });
+
+  it("deleteUser: an administrator deletes any account the same way; the owner is told who did it", async () => {
+    const DELETE_USER = /* GraphQL */ `mutation($id: ID!) { deleteUser(input: { userId: $id }) { deleted message } }`;
+    const admin = await newAdmin(s);
+    const victim = await newUser(s);
+    const other = await newUser(s);
+    const seen: Array<{ userId: string; by: string }> = [];
+    s.running.app.events.on("user.deleted", (e) => void seen.push(e));
+    // not for a normal user, and nothing happens
+    expect(codeOf(await s.gql(DELETE_USER, { id: victim.id }, { token: other.accessToken }))).toBe("FORBIDDEN");
+    expect((await s.gql(ME, {}, { token: victim.accessToken })).data?.me.id).toBe(victim.id);
+    // unknown, malformed and hostile ids: USER_DOES_NOT_EXIST, nothing deleted
+    for (const id of ["0123456789abcdef01234567", "not-an-id", '{"$ne":null}', ""]) expect(codeOf(await s.gql(DELETE_USER, { id }, { token: admin.accessToken })), id).toBe("USER_DOES_NOT_EXIST");
+    expect(codeOf(await s.gql(DELETE_USER, { id: { $ne: null } }, { token: admin.accessToken }))).toBe("BAD_USER_INPUT");
+
+    const seq = smtp.received.length;
+    const r = await s.gql(DELETE_USER, { id: victim.id }, { token: admin.accessToken });
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.deleteUser.deleted).toBe(true);
+    expect(codeOf(await s.gql(ME, {}, { token: victim.accessToken }))).toBe("UNAUTHENTICATED");
+    expect(codeOf(await s.gql(LOGIN, { input: { identity: victim.email, password: TEST_PASSWORD, delivery: "TOKENS" } }))).toBeDefined();
+    expect(await s.running.app.models.User.exists({ _id: victim.id })).toBeNull();
+    expect((await mailOf(smtp, "account-deleted", victim.email, seq)).text).toContain("by an administrator");
+    expect(seen.filter((e) => e.userId === victim.id)).toEqual([{ userId: victim.id, by: admin.id }]);
+    // the administrator and everyone else are untouched
+    expect((await s.gql(ME, {}, { token: admin.accessToken })).data?.me.id).toBe(admin.id);
+    expect((await s.gql(ME, {}, { token: other.accessToken })).data?.me.id).toBe(other.id);
+    expect(codeOf(await s.gql(DELETE_USER, { id: victim.id }, { token: admin.accessToken }))).toBe("USER_DOES_NOT_EXIST");
   });
 
   it("emits user.deleted once", async () => {

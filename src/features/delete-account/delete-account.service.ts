@@ -34,7 +34,7 @@ export class DeleteAccountService {
     return DELETED;
   }
 
-  /** For operators (CLI): no password, and a deletion that died half-way may be run again. */
+  /** For operators (CLI, deleteUser): no password, and a deletion that died half-way may be run again. */
   async deleteByOperator(userId: string, by: string): Promise<LeanUser> {
     const user = await this.k.userData.deleteUser(userId, { force: true });
     this.k.events.emit("user.deleted", { userId, by });
