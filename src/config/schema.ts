@@ -145,6 +145,7 @@ export const configSchema = z.object({
     sendPerUser: int(5, "Codes sent (mail or SMS, any purpose) per user per rateLimit.windowSeconds.", { min: 1 }),
     totpWindowSteps: int(1, "Authenticator codes of this many 30-second steps before or after now are accepted (clock drift).", { min: 0, max: 4 }),
     recoveryCodeCount: int(10, "Recovery codes in a generated set.", { min: 4, max: 30 }),
+    helpAddress: optionalStr("Address that gets users' requests for help with a lost second factor (requestTwoFactorHelp). Unset: the request is not offered."),
     rescueByEmail: bool(true, "A user who lost their second factor may have a one-time rescue code mailed to their confirmed address during sign-in."),
     rememberDeviceDays: int(0, "Days a browser or client that passed the second factor may skip it (0: off). Bound to the user's uniquifier: a password change forgets every device.", { min: 0, max: 365 }),
     setupTtlSeconds: int(600, "How long a started setup waits for its confirming code.", { min: 60, max: 3_600 }),

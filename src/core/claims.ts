@@ -19,6 +19,11 @@ export class Claims {
     }
   }
 
+  /** Gives a claim back (the work it guarded failed and may be tried again). */
+  async release(key: string): Promise<void> {
+    await this.Claim.deleteOne({ _id: key });
+  }
+
   async sweep(): Promise<void> {
     await this.Claim.deleteMany({ expiresAt: { $lt: this.clock.now() } });
   }

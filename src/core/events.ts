@@ -20,7 +20,7 @@ export interface EventMap {
   "password.reset": { userId: string };
   /** Names of the fields that were set or cleared, never their values. */
   "profile.updated": { userId: string; fields: string[] };
-  /** The user and everything registered as theirs are gone; `by` is the user itself or "cli". */
+  /** The user and everything registered as theirs are gone; `by` is the user, the deleting administrator, or "cli". */
   "user.deleted": { userId: string; by: string };
   "magicLink.used": { userId: string };
   "twoFactor.enabled": { userId: string; method: string };
@@ -28,6 +28,7 @@ export interface EventMap {
   "twoFactor.codeConfirmed": { userId: string; method: string };
   "twoFactor.failed": { userId: string; method: string };
   "twoFactor.rescueRequested": { userId: string };
+  "twoFactor.helpRequested": { userId: string; ip: string };
   "recoveryCode.used": { userId: string; left: number };
   "recoveryCodes.generated": { userId: string };
   "session.revoked": { userId: string; sessionId: string; reason: string };

@@ -268,6 +268,15 @@ export type Mutation = {
    */
   requestSignInLink: MailAccepted;
   /**
+   * During a sign-in: ask the administrators for help with a lost second factor (Flask-Security's
+   * rescue "help"; offered when twoFactor.helpAddress is set, TWO_FACTOR_METHOD_NOT_AVAILABLE
+   * otherwise). The help address gets a mail naming the account; the account's own address gets a
+   * notice (whoever asked knows the password). An administrator who has checked the request removes
+   * the second factors with resetUserAccess. One request per sign-in flow (asking again sends
+   * nothing more); counted in twoFactor.sendPerUser.
+   */
+  requestTwoFactorHelp: TwoFactorHelpRequested;
+  /**
    * Set a new password with the token of a reset link. The password is checked first (a refused
    * password leaves the link usable). Success kills every session, access and refresh token and link
    * of the user, marks the email confirmed (the link proved control of the mailbox) and mails a
@@ -347,7 +356,8 @@ export type Mutation = {
    * Finish a sign-in with a second factor: the session (cookie or tokens as chosen at the primary
    * sign-in). Every code works once (an authenticator code once per 30-second step, in sequence, in
    * aliases and in parallel alike). Wrong codes count per flow (twoFactor.attemptsPerFlow, then the
-   * flow is discarded) and per user (twoFactor.attemptsPerUser per window). With `rememberDevice`
+   * flow is discarded) and per user (twoFactor.attemptsPerUser per window, and
+   * twoFactor.attemptsPerUserPerDay per day). With `rememberDevice`
    * (when twoFactor.rememberDeviceDays > 0) later sign-ins on this client skip the second factor.
    */
   verifyTwoFactor: SignedIn;
@@ -474,6 +484,11 @@ export type MutationRequestPasswordResetArgs = {
 
 export type MutationRequestSignInLinkArgs = {
   input: RequestSignInLinkInput;
+};
+
+
+export type MutationRequestTwoFactorHelpArgs = {
+  input: RequestTwoFactorHelpInput;
 };
 
 
@@ -686,6 +701,10 @@ export type RequestSignInLinkInput = {
   email: Scalars['String']['input'];
 };
 
+export type RequestTwoFactorHelpInput = {
+  flowId: Scalars['String']['input'];
+};
+
 export type ResetPasswordInput = {
   password: Scalars['String']['input'];
   token: Scalars['String']['input'];
@@ -831,6 +850,13 @@ export type TokenPayload = {
   accessTokenExpiresAt: Scalars['DateTime']['output'];
   refreshToken: Scalars['String']['output'];
   tokenType: Scalars['String']['output'];
+};
+
+export type TwoFactorHelpRequested = {
+  __typename?: 'TwoFactorHelpRequested';
+  /** Always true: a failure is an error. */
+  accepted: Scalars['Boolean']['output'];
+  message: Scalars['String']['output'];
 };
 
 /** Second-factor methods a user can set up. */
@@ -1188,6 +1214,7 @@ export type ResolversTypes = {
   RegistrationAccepted: ResolverTypeWrapper<AcceptedResult>;
   RequestPasswordResetInput: RequestPasswordResetInput;
   RequestSignInLinkInput: RequestSignInLinkInput;
+  RequestTwoFactorHelpInput: RequestTwoFactorHelpInput;
   ResetPasswordInput: ResetPasswordInput;
   ResetPasswordPayload: ResolverTypeWrapper<ResetPasswordPayload>;
   ResetUserAccessInput: ResetUserAccessInput;
@@ -1207,6 +1234,7 @@ export type ResolversTypes = {
   SignInWithLinkInput: SignInWithLinkInput;
   SignedIn: ResolverTypeWrapper<SignedInResult>;
   TokenPayload: ResolverTypeWrapper<IssuedTokens>;
+  TwoFactorHelpRequested: ResolverTypeWrapper<TwoFactorHelpRequested>;
   TwoFactorMethod: TwoFactorMethod;
   TwoFactorSetup: ResolverTypeWrapper<TwoFactorSetup>;
   TwoFactorStatus: ResolverTypeWrapper<TwoFactorStatus>;
@@ -1277,6 +1305,7 @@ export type ResolversParentTypes = {
   RegistrationAccepted: AcceptedResult;
   RequestPasswordResetInput: RequestPasswordResetInput;
   RequestSignInLinkInput: RequestSignInLinkInput;
+  RequestTwoFactorHelpInput: RequestTwoFactorHelpInput;
   ResetPasswordInput: ResetPasswordInput;
   ResetPasswordPayload: ResetPasswordPayload;
   ResetUserAccessInput: ResetUserAccessInput;
@@ -1294,6 +1323,7 @@ export type ResolversParentTypes = {
   SignInWithLinkInput: SignInWithLinkInput;
   SignedIn: SignedInResult;
   TokenPayload: IssuedTokens;
+  TwoFactorHelpRequested: TwoFactorHelpRequested;
   TwoFactorSetup: TwoFactorSetup;
   TwoFactorStatus: TwoFactorStatus;
   UpdateProfileInput: UpdateProfileInput;
@@ -1436,6 +1466,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   removePermissions?: Resolver<ResolversTypes['Role'], ParentType, ContextType, RequireFields<MutationRemovePermissionsArgs, 'input'>>;
   requestPasswordReset?: Resolver<ResolversTypes['MailAccepted'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'input'>>;
   requestSignInLink?: Resolver<ResolversTypes['MailAccepted'], ParentType, ContextType, RequireFields<MutationRequestSignInLinkArgs, 'input'>>;
+  requestTwoFactorHelp?: Resolver<ResolversTypes['TwoFactorHelpRequested'], ParentType, ContextType, RequireFields<MutationRequestTwoFactorHelpArgs, 'input'>>;
   resetPassword?: Resolver<ResolversTypes['ResetPasswordPayload'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'input'>>;
   resetUserAccess?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationResetUserAccessArgs, 'input'>>;
   revokeOtherSessions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1552,6 +1583,11 @@ export type TokenPayloadResolvers<ContextType = GraphQLContext, ParentType exten
   tokenType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type TwoFactorHelpRequestedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TwoFactorHelpRequested'] = ResolversParentTypes['TwoFactorHelpRequested']> = {
+  accepted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type TwoFactorSetupResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TwoFactorSetup'] = ResolversParentTypes['TwoFactorSetup']> = {
   expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   method?: Resolver<ResolversTypes['TwoFactorMethod'], ParentType, ContextType>;
@@ -1633,6 +1669,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Session?: SessionResolvers<ContextType>;
   SignedIn?: SignedInResolvers<ContextType>;
   TokenPayload?: TokenPayloadResolvers<ContextType>;
+  TwoFactorHelpRequested?: TwoFactorHelpRequestedResolvers<ContextType>;
   TwoFactorSetup?: TwoFactorSetupResolvers<ContextType>;
   TwoFactorStatus?: TwoFactorStatusResolvers<ContextType>;
   User?: UserResolvers<ContextType>;

@@ -5,10 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import type { TestSmtpServer } from "../support/smtp.js";
 import { closeMailTestServer, mailOf, mailedToken, startMailTestServer } from "../support/mail-flow.js";
-import { codeOf, LOGIN, ME, TEST_PASSWORD, loginTokens, registerUser, type TestServer } from "../support/server.js";
+import { codeOf, LOGIN, ME, TEST_PASSWORD, loginTokens, newAdmin, registerUser, type TestServer } from "../support/server.js";
 import { SMS_ACCOUNT, smsCode, type TestSmsServer } from "../support/sms.js";
 import { totpFor } from "../support/totp.js";
 import { TF, closeCodeTestServer, mailCode, startCodeTestServer, type CodeTestServer } from "../support/two-factor.js";
+
+const HELP = "security-desk@example.test";
+const HELP_REQUEST = /* GraphQL */ `mutation($f: String!) { requestTwoFactorHelp(input: { flowId: $f }) { accepted message } }`;
 
 describe("two-factor", () => {
   let t: CodeTestServer | undefined;
@@ -17,7 +20,7 @@ describe("two-factor", () => {
   let s: TestServer;
   const clock = new ManualClock();
   beforeAll(async () => {
-    t = await startCodeTestServer({ twoFactor: { rememberDeviceDays: 30, sendPerUser: 100 }, magicLink: { sendPerAddress: 100 } }, clock);
+    t = await startCodeTestServer({ twoFactor: { rememberDeviceDays: 30, sendPerUser: 100, helpAddress: HELP }, magicLink: { sendPerAddress: 100 } }, clock);
     ({ s, smtp, sms } = t);
   });
   afterAll(() => closeCodeTestServer(t));
@@ -181,6 +184,40 @@ describe("two-factor", () => {
     expect(v.data?.verifyTwoFactor.session.methods).toEqual(["pwd", "rescue"]);
   });
 
+  it("help: the help address learns which account asks, the owner gets a notice; once per flow; an administrator's reset ends it", async () => {
+    const u = await withAuthenticator();
+    const step = await login(u.email);
+    const seq = smtp.received.length;
+    const r = await s.gql(HELP_REQUEST, { f: step.flowId });
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.requestTwoFactorHelp.accepted).toBe(true);
+    const help = await mailOf(smtp, "two-factor-help", HELP, seq);
+    expect(help.text).toContain(u.email);
+    expect(help.text).toContain(u.id);
+    expect(help.text).toContain("resetUserAccess");
+    expect((await mailOf(smtp, "two-factor-help-notice", u.email, seq)).text).toContain("If this was not you");
+    // asking again in the same flow answers the same and mails nothing more
+    expect((await s.gql(HELP_REQUEST, { f: step.flowId })).data?.requestTwoFactorHelp.accepted).toBe(true);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(smtp.received.filter((m) => m.seq > seq && m.purpose === "two-factor-help")).toHaveLength(1);
+    // a refusing SMTP server: MAIL_DELIVERY_FAILED, and the flow may ask again
+    const other = await login(u.email);
+    smtp.refuse(451, "rcpt");
+    try {
+      expect(codeOf(await s.gql(HELP_REQUEST, { f: other.flowId }))).toBe("MAIL_DELIVERY_FAILED");
+    } finally {
+      smtp.accept();
+    }
+    const seq2 = smtp.received.length;
+    expect((await s.gql(HELP_REQUEST, { f: other.flowId })).errors).toBeUndefined();
+    await mailOf(smtp, "two-factor-help", HELP, seq2);
+    // bad flow ids are refused; the administrator's reset removes the factor: one step again
+    expect(codeOf(await s.gql(HELP_REQUEST, { f: "x".repeat(43) }))).toBe("SIGN_IN_FLOW_INVALID");
+    const admin = await newAdmin(s);
+    expect((await s.gql(`mutation($i: ResetUserAccessInput!) { resetUserAccess(input: $i) { id } }`, { i: { userId: u.id } }, { token: admin.accessToken })).errors).toBeUndefined();
+    expect((await s.gql(TF.LOGIN, { input: { identity: u.email, password: TEST_PASSWORD, delivery: "TOKENS" } })).data?.login.__typename).toBe("SignedIn");
+  });
+
   it("remember device: tokens clients get a token that skips the second factor until the password changes", async () => {
     const u = await withAuthenticator();
     const step = await login(u.email);
@@ -277,6 +314,12 @@ describe("two-factor required by configuration", () => {
     ({ s, smtp } = await startMailTestServer({ twoFactor: { required: true } }, clock));
   });
   afterAll(() => closeMailTestServer(s, smtp));
+
+  it("help is not offered without twoFactor.helpAddress", async () => {
+    const { email } = await registerUser(s);
+    const r = await s.gql(TF.LOGIN, { input: { identity: email, password: TEST_PASSWORD, delivery: "TOKENS" } });
+    expect(codeOf(await s.gql(HELP_REQUEST, { f: r.data?.login.flowId }))).toBe("TWO_FACTOR_METHOD_NOT_AVAILABLE");
+  });
 
   it("a user without a second factor sets one up inside the sign-in, before any session exists; it cannot be removed", async () => {
     const { email } = await registerUser(s);

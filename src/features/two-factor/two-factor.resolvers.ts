@@ -12,6 +12,7 @@ export const twoFactorResolvers: Resolvers = {
     generateRecoveryCodes: (_p, _a, ctx) => ctx.app.features.twoFactor.generateRecoveryCodes(viewerOf(ctx)),
     setupTwoFactorInFlow: (_p, { input }, ctx) => ctx.app.features.twoFactor.setupInFlow({ flowId: input.flowId, method: input.method, phone: input.phone ?? null }),
     sendTwoFactorCode: (_p, { input }, ctx) => ctx.app.features.twoFactor.sendFlowCode({ flowId: input.flowId, method: input.method }),
+    requestTwoFactorHelp: (_p, { input }, ctx) => ctx.app.features.twoFactor.requestHelp(input.flowId, ctx.client),
     verifyTwoFactor: async (_p, { input }, ctx) =>
       adoptSignIn(
         ctx,

@@ -17,11 +17,12 @@ import { maskPhone, PHONE, toE164 } from "../../core/phone.js";
 import { maskEmail } from "../../core/identity.js";
 import type { OpenFlow } from "../../core/sign-in-flows.js";
 import type { SecondFactorRequiredResult, SecondStepGate, SignedInResult, SignInRequest } from "../../core/sign-in.js";
+import type { ClientInfo } from "../../core/sessions.js";
 import type { Viewer } from "../../core/viewer.js";
 import type { PendingSetup, SecondFactorData } from "../../db/second-factor.model.js";
 import type { RequestInfo } from "../auth/auth.service.js";
 import { TWO_FACTOR } from "./two-factor.errors.js";
-import { twoFactorChangedMail, twoFactorCodeMail } from "./two-factor.templates.js";
+import { twoFactorChangedMail, twoFactorCodeMail, twoFactorHelpMail, twoFactorHelpNoticeMail } from "./two-factor.templates.js";
 
 export type TwoFactorMethod = "AUTHENTICATOR" | "EMAIL" | "SMS";
 export type SecondFactorMethod = TwoFactorMethod | "RECOVERY_CODE" | "RESCUE_EMAIL" | "PASSKEY";
@@ -274,6 +275,32 @@ export class TwoFactorService implements SecondStepGate {
     const sentTo = await this.sendCode(open.user, method === "SMS" ? "SMS" : "EMAIL", `2fa-${method}`, `flow:${open.flow._id}`, why, phone);
     if (method === "RESCUE_EMAIL") this.k.events.emit("twoFactor.rescueRequested", { userId: String(open.user._id) });
     return { sentTo, expiresAt: addSeconds(this.k.clock.now(), this.cfg.codeTtlSeconds) };
+  }
+
+  /**
+   * Asks the administrators (twoFactor.helpAddress) for help with a lost second factor, once per
+   * flow; the owner's address gets a notice. The help mail is sent before answering, so a refusing
+   * SMTP server is MAIL_DELIVERY_FAILED and the flow may ask again.
+   */
+  async requestHelp(flowId: string, client: ClientInfo): Promise<{ accepted: true; message: string }> {
+    const answer = { accepted: true as const, message: "The administrators were asked for help; they will contact you at your account's address." };
+    const open = await this.k.flows.peek(flowId);
+    const to = this.cfg.helpAddress;
+    if (!to || open.flow.setupRequired) throw new AppError(TWO_FACTOR.TWO_FACTOR_METHOD_NOT_AVAILABLE);
+    const claim = `2fa-help:${open.flow._id}`;
+    if (!(await this.k.claims.once(claim, this.cfg.flowTtlSeconds + 60))) return answer;
+    try {
+      await this.spendSend(open.user);
+      const userId = String(open.user._id);
+      const requestedAt = this.k.clock.now().toISOString().replace(/\.\d+Z$/, "Z");
+      await this.k.mailer.sendTemplate(twoFactorHelpMail, to, { userId, email: open.user.email, requestedAt, ip: client.ip });
+    } catch (err) {
+      await this.k.claims.release(claim);
+      throw err;
+    }
+    this.k.mailer.sendLater(twoFactorHelpNoticeMail, open.user, {});
+    this.k.events.emit("twoFactor.helpRequested", { userId: String(open.user._id), ip: client.ip });
+    return answer;
   }
 
   async verifyFlow(input: { flowId: string; method: SecondFactorMethod; code: string; rememberDevice: boolean }, req: RequestInfo): Promise<SignedInResult> {

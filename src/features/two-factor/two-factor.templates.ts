@@ -23,3 +23,27 @@ ${site.publicUrl}`,
   html: (p, site) => html`<p>The second factors of your ${site.productName} account changed: ${p.what}.</p>
 <p>If this was not you, sign in, change your password and review your second factors at once.</p>`,
 });
+
+export const twoFactorHelpMail = defineTemplate<{ userId: string; email: string; requestedAt: string; ip: string }>("two-factor-help", {
+  subject: (_p, site) => `${site.productName}: a user asks for help with a lost second factor`,
+  text: (p, site) => text`A user of ${site.productName} who passed the password step asks for help with a lost second factor.
+
+Account: ${p.email} (id ${p.userId})
+Asked at: ${p.requestedAt} from ${p.ip}
+
+Whoever asked knows the password, which is not proof of being the owner. Reach the owner through a channel you trust before removing the second factors (resetUserAccess, or gql-auth users reset-access).`,
+  html: (p, site) => html`<p>A user of ${site.productName} who passed the password step asks for help with a lost second factor.</p>
+<p>Account: ${p.email} (id ${p.userId})<br>Asked at: ${p.requestedAt} from ${p.ip}</p>
+<p>Whoever asked knows the password, which is not proof of being the owner. Reach the owner through a channel you trust before removing the second factors (resetUserAccess, or gql-auth users reset-access).</p>`,
+});
+
+export const twoFactorHelpNoticeMail = defineTemplate<Record<string, never>>("two-factor-help-notice", {
+  subject: (_p, site) => `${site.productName}: help with your second factor was requested`,
+  text: (_p, site) => text`Someone who signed in to your ${site.productName} account with its password asked the administrators to help with a lost second factor. They will contact you before changing anything.
+
+If this was not you, someone knows your password: change it at once.
+
+${site.publicUrl}`,
+  html: (_p, site) => html`<p>Someone who signed in to your ${site.productName} account with its password asked the administrators to help with a lost second factor. They will contact you before changing anything.</p>
+<p>If this was not you, someone knows your password: change it at once.</p>`,
+});
