@@ -1,4 +1,4 @@
-// Writes the README's generated sections (configuration table, error codes) from the code, or with
+// Writes the README's generated sections (configuration table, error codes, events) from the code, or with
 // --check fails when the README's copies are stale. `npm test` runs the check.
 import { readFileSync, writeFileSync } from "node:fs";
 import { describeOptions } from "../src/config/index.js";
@@ -20,6 +20,23 @@ const sections: Record<string, () => string> = {
       "| --- | --- |",
       ...allErrorCodes().map((e) => `| \`${e.code}\` | ${esc(e.message)} |`),
     ].join("\n"),
+  // EventMap is a type, so it is read from its source: one `"name": { payload };` line per event,
+  // with an optional /** note */ line above it.
+  events: () => {
+    const rows: string[] = [];
+    let note = "";
+    const body = readFileSync("src/core/events.ts", "utf8").split("export interface EventMap {")[1]?.split("\n}")[0] ?? "";
+    for (const line of body.split("\n")) {
+      const doc = /^\s*\/\*\*\s*(.*?)\s*\*\/\s*$/.exec(line);
+      if (doc) note = doc[1] ?? "";
+      const ev = /^\s*"([\w.]+)":\s*(\{.*\});\s*$/.exec(line);
+      if (!ev) continue;
+      rows.push(`| \`${ev[1]}\` | \`${esc(ev[2] ?? "")}\` | ${esc(note)} |`);
+      note = "";
+    }
+    if (!rows.length) throw new Error("no events found in src/core/events.ts");
+    return ["| event | payload | note |", "| --- | --- | --- |", ...rows].join("\n");
+  },
 };
 
 let readme = readFileSync("README.md", "utf8");
