@@ -142,6 +142,9 @@ export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.
       "mail.smtpUrl (SMTP_URL) is required in production: without it messages (confirmation and reset links, notices) are only written as files under dataDir/mail and no user receives them. Set SMTP_URL=smtp://user:pass@host:587 or smtps://user:pass@host:465",
     );
   }
+  if (cfg.twoFactor.helpAddress !== undefined && !/^[^\s@<>,;"]+@[^\s@<>,;"]+\.[^\s@<>,;"]+$/.test(cfg.twoFactor.helpAddress)) {
+    throw new ConfigError("twoFactor.helpAddress (TWO_FACTOR_HELP_ADDRESS) must be one plain email address, e.g. security@example.com");
+  }
   // The same for SMS: the file sender would swallow every code of users who chose SMS.
   if (cfg.env === "production" && cfg.twoFactor.enabled && cfg.twoFactor.methods.includes("SMS") && cfg.sms.provider === "file") {
     throw new ConfigError(
