@@ -101,7 +101,8 @@ export function createApp(config: Config, conn: Connection, log: Logger, clock: 
     recovery: new RecoveryService(kernel),
     profile: new ProfileService(kernel),
     deleteAccount: new DeleteAccountService(kernel),
-    webauthn: new WebAuthnService(kernel, confirmation, config.twoFactor.enabled ? twoFactor : null),
+    // Without passkeys there is no PASSKEY method for the second step to offer (nor a lookup per sign-in).
+    webauthn: new WebAuthnService(kernel, confirmation, config.twoFactor.enabled && config.webauthn.enabled ? twoFactor : null),
     magicLink: new MagicLinkService(kernel),
     twoFactor,
     unifiedSignIn: new UnifiedSignInService(kernel, twoFactor, confirmation),

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import { codeOf, TEST_PASSWORD, newAdmin, newUser, startTestServer, type TestServer } from "../support/server.js";
 import { SoftAuthenticator } from "../support/webauthn-authenticator.js";
-import { passkeySignIn, registerPasskey } from "../support/webauthn-flow.js";
+import { passkeySignIn, registerPasskey, signInOptions } from "../support/webauthn-flow.js";
 import { totpFor } from "../support/totp.js";
 import { TF } from "../support/two-factor.js";
 
@@ -72,7 +72,7 @@ describe("passkey as a second factor", () => {
     await s.gql(TF.CONFIRM, { code: totpFor(secret, clock.now()) }, { token: u.accessToken });
     const step = await flowOf(u.email);
     expect(step.methods).toEqual(["AUTHENTICATOR"]);
-    expect(codeOf(await s.gql(OPTIONS, { f: step.flowId }))).toBe("WEBAUTHN_NO_VERIFY");
+    expect(codeOf(await s.gql(OPTIONS, { f: step.flowId }))).toBe("TWO_FACTOR_METHOD_NOT_AVAILABLE");
   });
 
   it("a FIRST passkey without user verification is one factor: a user with a second factor still owes it", async () => {
@@ -90,6 +90,29 @@ describe("passkey as a second factor", () => {
     const both = await passkeySignIn(s, auth);
     expect(both.data?.wanSignIn.__typename).toBe("SignedIn");
     expect(both.data?.wanSignIn.session.methods).toEqual(["hwk", "mfa"]);
+  });
+
+  it("the FIRST passkey that began the sign-in cannot also be its second factor; only SECONDARY passkeys are offered and accepted", async () => {
+    const u = await newUser(s);
+    const first = new SoftAuthenticator(PUBLIC_URL);
+    const second = new SoftAuthenticator(PUBLIC_URL);
+    await registerPasskey(s, u.accessToken, first, { usage: "FIRST" });
+    const secondary = await registerPasskey(s, u.accessToken, second, { usage: "SECONDARY" });
+    first.flags = { up: true, uv: false }; // no user verification: one factor
+    const r = await s.gql(`mutation($c: String!) { wanSignIn(input: { credential: $c, delivery: TOKENS }) { __typename ... on SecondFactorRequired { flowId methods } } }`, {
+      c: first.get(await signInOptions(s)),
+    });
+    expect(r.data?.wanSignIn).toMatchObject({ __typename: "SecondFactorRequired", methods: ["PASSKEY"] });
+    const flowId: string = r.data?.wanSignIn.flowId;
+    const options = (await s.gql(OPTIONS, { f: flowId })).data?.wanSecondFactorOptions.options;
+    expect(JSON.parse(options).allowCredentials.map((c: { id: string }) => c.id)).toEqual([secondary.id]);
+    // the same FIRST passkey again, on this flow's own challenge: refused
+    expect(codeOf(await s.gql(FINISH, { f: flowId, c: first.get(options, { credential: first.credentials[0] }) }))).toBe("WEBAUTHN_CREDENTIAL_WRONG_USAGE");
+    // the SECONDARY one finishes it
+    const options2 = (await s.gql(OPTIONS, { f: flowId })).data?.wanSecondFactorOptions.options;
+    const done = await s.gql(FINISH, { f: flowId, c: second.get(options2) });
+    expect(done.errors).toBeUndefined();
+    expect(done.data?.wanSecondFactor.session.methods).toEqual(["hwk", "hwk"]);
   });
 
   it("resetUserAccess (a compromised account) removes the second factor, recovery codes and passkeys; the password still signs in", async () => {

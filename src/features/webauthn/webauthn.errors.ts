@@ -7,7 +7,7 @@ export const WEBAUTHN = defineErrors({
   WEBAUTHN_CREDENTIAL_ID_INUSE: "This passkey is already registered.",
   WEBAUTHN_UNKNOWN_CREDENTIAL_ID: "This passkey is not registered here.",
   WEBAUTHN_ORPHAN_CREDENTIAL_ID: "This passkey belongs to an account that no longer exists.",
-  WEBAUTHN_CREDENTIAL_WRONG_USAGE: "This passkey was registered as a second factor and cannot sign in on its own.",
+  WEBAUTHN_CREDENTIAL_WRONG_USAGE: "This passkey is registered for another use: FIRST passkeys sign in, SECONDARY passkeys are second factors.",
   WEBAUTHN_MISMATCH_USER_HANDLE: "The passkey answered for another account.",
   WEBAUTHN_NO_VERIFY: "You have no passkey to verify with.",
   WEBAUTHN_TOO_MANY: "You have registered the most passkeys allowed. Delete one first.",

@@ -21,6 +21,7 @@ import type { ConfirmationService } from "../confirmation/confirmation.service.j
 import { ALGORITHMS, Ceremony, CounterRegression, type Assertion } from "./webauthn.ceremony.js";
 import { Challenges } from "./webauthn.challenges.js";
 import { WEBAUTHN } from "./webauthn.errors.js";
+import { TWO_FACTOR } from "../two-factor/two-factor.errors.js";
 import { checkName, parseAuthentication, parseRegistration, relyingParty, type RelyingParty } from "./webauthn.input.js";
 
 export interface CeremonyOptions {
@@ -196,8 +197,8 @@ export class WebAuthnService {
     return { options: JSON.stringify(options), expiresAt };
   }
 
-  private async ownCredentials(userId: Types.ObjectId): Promise<Array<{ id: string; transports: string[] }>> {
-    return (await this.list(userId)).map((c) => ({ id: c._id, transports: c.transports }));
+  private async ownCredentials(userId: Types.ObjectId, usage?: WebAuthnUsage): Promise<Array<{ id: string; transports: string[] }>> {
+    return (await this.list(userId)).filter((c) => !usage || c.usage === usage).map((c) => ({ id: c._id, transports: c.transports }));
   }
 
   private async hintedCredentials(identity: string): Promise<Array<{ id: string }>> {
@@ -248,22 +249,27 @@ export class WebAuthnService {
 
   // ---- second factor of a sign-in flow -----------------------------------------------------
 
-  /** Options for the flow's user: their own passkeys only; the challenge is bound to that user. */
+  /**
+   * Options for the flow's user: their own SECONDARY passkeys only (a FIRST passkey may have been
+   * the flow's first factor: it cannot count twice); the challenge is bound to that user.
+   */
   async secondFactorOptions(flowId: string, req: RequestInfo): Promise<CeremonyOptions> {
     const open = await this.k.flows.peek(flowId);
-    if (!open.flow.methods.includes("PASSKEY")) throw new AppError(WEBAUTHN.WEBAUTHN_NO_VERIFY);
-    return this.assertionOptions("second-factor", { userId: open.user._id, sessionId: null }, await this.ownCredentials(open.user._id), req);
+    if (!open.flow.methods.includes("PASSKEY")) throw new AppError(TWO_FACTOR.TWO_FACTOR_METHOD_NOT_AVAILABLE);
+    return this.assertionOptions("second-factor", { userId: open.user._id, sessionId: null }, await this.ownCredentials(open.user._id, "secondary"), req);
   }
 
   /** Finishes the flow with an assertion by one of the flow user's passkeys; counts as a flow attempt. */
   secondFactor(input: { flowId: string; credential: string }, req: RequestInfo): Promise<SignedInResult> {
     return this.guarded("second-factor", req, null, async () => {
       const parsed = parseAuthentication("credential", input.credential);
+      const peeked = await this.k.flows.peek(input.flowId);
+      if (!peeked.flow.methods.includes("PASSKEY")) throw new AppError(TWO_FACTOR.TWO_FACTOR_METHOD_NOT_AVAILABLE);
       const open = await this.k.flows.attempt(input.flowId);
-      if (!open.flow.methods.includes("PASSKEY")) throw new AppError(WEBAUTHN.WEBAUTHN_NO_VERIFY);
       const challenge = await this.challenges.spend(parsed.clientData.challenge, "second-factor");
       if (String(challenge.userId) !== String(open.user._id)) throw new AppError(WEBAUTHN.WEBAUTHN_EXPIRED);
       const { cred, assertion } = await this.assert(parsed, req, open.user._id);
+      if (cred.usage !== "secondary") throw new AppError(WEBAUTHN.WEBAUTHN_CREDENTIAL_WRONG_USAGE, { credentialId: cred._id });
       await this.recordUse(cred, assertion, "signin");
       this.k.events.emit("twoFactor.codeConfirmed", { userId: String(open.user._id), method: "PASSKEY" });
       return this.k.flows.finish(open, "hwk", req);
