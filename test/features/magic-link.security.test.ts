@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../src/core/crypto.js";
 import type { ReceivedMail, TestSmtpServer } from "../support/smtp.js";
 import { closeMailTestServer, mailDespiteForgedHost, mailOf, mailedToken, startMailTestServer, tokenOf } from "../support/mail-flow.js";
-import { codeOf, registerUser, uniqueEmail, type TestServer } from "../support/server.js";
+import { codeOf, registerConfirmedUser, registerUser, uniqueEmail, type TestServer } from "../support/server.js";
 
 const REQUEST = /* GraphQL */ `mutation Req($email: String!) { requestSignInLink(input: { email: $email }) { accepted message } }`;
 const SIGN_IN = /* GraphQL */ `mutation In($token: String!) { signInWithLink(input: { token: $token, delivery: TOKENS }) { __typename ... on SignedIn { session { id } } } }`;
@@ -18,22 +18,25 @@ describe("magic-link security", () => {
   });
   afterAll(() => closeMailTestServer(s, smtp));
 
-  it("unknown, deactivated and active addresses get byte-identical answers; only the active one gets mail", async () => {
-    const active = (await registerUser(s)).email;
-    const inactive = (await registerUser(s)).email;
+  it("unknown, deactivated, unconfirmed and active addresses get byte-identical answers; only the confirmed active one gets mail", async () => {
+    const active = (await registerConfirmedUser(s)).email;
+    const inactive = (await registerConfirmedUser(s)).email;
     await s.running.app.users.setActive((await s.running.app.users.findByEmailKey(inactive))!._id, false);
+    // An account someone else registered to this address (password of their choosing): a link
+    // would let the owner sign in to it and so confirm an account the registrant can use too.
+    const unconfirmed = (await registerUser(s)).email;
     const unknown = uniqueEmail("nobody");
     const seq = smtp.received.length;
-    const answers = await Promise.all([active, inactive, unknown].map(async (email) => (await s.gql(REQUEST, { email })).raw));
+    const answers = await Promise.all([active, inactive, unconfirmed, unknown].map(async (email) => (await s.gql(REQUEST, { email })).raw));
     expect(new Set(answers).size).toBe(1);
     await mailOf(smtp, PURPOSE, active, seq);
     await new Promise((r) => setTimeout(r, 300)); // mail goes out in the background: give strays time
-    const stray = smtp.received.filter((m: ReceivedMail) => m.seq > seq && m.purpose === PURPOSE && (m.envelope.to.includes(inactive) || m.envelope.to.includes(unknown)));
+    const stray = smtp.received.filter((m: ReceivedMail) => m.seq > seq && m.purpose === PURPOSE && [inactive, unconfirmed, unknown].some((e) => m.envelope.to.includes(e)));
     expect(stray).toEqual([]);
   });
 
   it("only the SHA-256 of the token is stored", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const seq = smtp.received.length;
     await s.gql(REQUEST, { email });
     const token = await mailedToken(smtp, PURPOSE, email, seq);
@@ -43,7 +46,7 @@ describe("magic-link security", () => {
   });
 
   it("used in parallel, a link signs in exactly once", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const seq = smtp.received.length;
     await s.gql(REQUEST, { email });
     const token = await mailedToken(smtp, PURPOSE, email, seq);
@@ -53,7 +56,7 @@ describe("magic-link security", () => {
   });
 
   it("aliases in one document count against the same budget (no mail bombing); unknown addresses too", async () => {
-    for (const email of [(await registerUser(s)).email, uniqueEmail("ghost")]) {
+    for (const email of [(await registerConfirmedUser(s)).email, uniqueEmail("ghost")]) {
       const aliased = `mutation($e: String!) { ${[1, 2, 3, 4].map((i) => `a${i}: requestSignInLink(input: { email: $e }) { accepted }`).join(" ")} }`;
       const r = await s.gql(aliased, { e: email });
       expect(codeOf(r)).toBe("RATE_LIMITED");
@@ -62,7 +65,7 @@ describe("magic-link security", () => {
   });
 
   it("a Host header set by the client never appears in the link", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const mail = await mailDespiteForgedHost(s, smtp, { query: REQUEST, variables: { email } }, { purpose: PURPOSE, to: email });
     tokenOf(mail, PURPOSE);
   });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import type { TestSmtpServer } from "../support/smtp.js";
 import { closeMailTestServer, mailOf, mailedToken, startMailTestServer, tokenOf } from "../support/mail-flow.js";
-import { codeOf, ME, loginTokens, registerUser, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
+import { codeOf, ME, loginTokens, registerConfirmedUser, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
 
 const REQUEST = /* GraphQL */ `mutation Req($email: String!) { requestSignInLink(input: { email: $email }) { accepted message } }`;
 const SIGN_IN = /* GraphQL */ `mutation In($token: String!, $delivery: SessionDelivery) {
@@ -33,8 +33,8 @@ describe("magic sign-in links", () => {
     return mailedToken(smtp, PURPOSE, email, seq);
   };
 
-  it("happy path: request, mail, sign in with tokens; the session records the method; the email counts as confirmed", async () => {
-    const { email } = await registerUser(s);
+  it("happy path: request, mail, sign in with tokens; the session records the method", async () => {
+    const { email } = await registerConfirmedUser(s);
     const seq = smtp.received.length;
     expect((await s.gql(REQUEST, { email })).data?.requestSignInLink).toEqual({ accepted: true, message: expect.any(String) });
     const mail = await mailOf(smtp, PURPOSE, email, seq);
@@ -47,13 +47,12 @@ describe("magic sign-in links", () => {
     const signed = r.data?.signInWithLink;
     expect(signed.__typename).toBe("SignedIn");
     expect(signed.user.email).toBe(email);
-    expect(signed.user.confirmedAt).toEqual(expect.any(String));
     expect(signed.session.methods).toEqual(["mail"]);
     expect((await s.gql(ME, {}, { token: signed.tokens.accessToken })).data?.me.email).toBe(email);
   });
 
   it("cookie delivery sets the session cookie", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const r = await s.gql(SIGN_IN, { token: await requestLink(email) });
     expect(r.data?.signInWithLink.__typename).toBe("SignedIn");
     const cookie = r.cookies[s.config.sessions.cookieName];
@@ -62,14 +61,14 @@ describe("magic sign-in links", () => {
   });
 
   it("a link works once", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const token = await requestLink(email);
     expect((await s.gql(SIGN_IN, { token })).data?.signInWithLink.__typename).toBe("SignedIn");
     expect(codeOf(await s.gql(SIGN_IN, { token }))).toBe("INVALID_SIGN_IN_LINK");
   });
 
   it("a newer link replaces the older one", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const first = await requestLink(email);
     const second = await requestLink(email);
     expect(codeOf(await s.gql(SIGN_IN, { token: first }))).toBe("INVALID_SIGN_IN_LINK");
@@ -78,7 +77,7 @@ describe("magic sign-in links", () => {
 
   it("expires after magicLink.tokenTtlSeconds (10 minutes by default)", async () => {
     expect(s.config.magicLink.tokenTtlSeconds).toBe(600);
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const token = await requestLink(email);
     clock.advance(601_000);
     expect(codeOf(await s.gql(SIGN_IN, { token }))).toBe("SIGN_IN_LINK_EXPIRED");
@@ -88,7 +87,7 @@ describe("magic sign-in links", () => {
   });
 
   it("a link issued before a password change is dead", async () => {
-    const { email, password } = await registerUser(s);
+    const { email, password } = await registerConfirmedUser(s);
     const token = await requestLink(email);
     const me = await loginTokens(s, email);
     const changed = await s.gql(CHANGE_PASSWORD, { input: { currentPassword: password, newPassword: "another long passphrase" } }, { token: me.accessToken });
@@ -97,7 +96,7 @@ describe("magic sign-in links", () => {
   });
 
   it("a user deactivated after the link was mailed is told so (the link holder proved the mailbox)", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const token = await requestLink(email);
     const user = await s.running.app.users.findByEmailKey(email);
     await s.running.app.users.setActive(user!._id, false);
@@ -105,7 +104,7 @@ describe("magic sign-in links", () => {
   });
 
   it("tampered, malformed, empty and oversized tokens are refused and leave the real link usable", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const token = await requestLink(email);
     const flipped = (token[0] === "A" ? "B" : "A") + token.slice(1);
     for (const bad of [flipped, token.slice(1), `${token}A`, "", "x".repeat(201), '{"$ne":null}'])

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestSmtpServer } from "../support/smtp.js";
 import { closeMailTestServer, mailOf, startMailTestServer } from "../support/mail-flow.js";
-import { codeOf, registerUser, uniqueEmail, type TestServer } from "../support/server.js";
+import { codeOf, registerConfirmedUser, registerUser, uniqueEmail, type TestServer } from "../support/server.js";
 import { interleaved, median, pairedMedianDifference } from "../support/timing.js";
 import { mailCode } from "../support/two-factor.js";
 
@@ -19,7 +19,7 @@ describe("unified sign-in: timing of unknown and known identities", () => {
 
   it("a wrong passcode for a known identity and any passcode for an unknown one fail alike, in the same time", async () => {
     const username = `ust${Date.now().toString(36)}`;
-    const { email } = await registerUser(t, { username });
+    const { email } = await registerConfirmedUser(t, { username });
     const kinds = {
       unknownEmail: () => t.gql(SIGN_IN, { i: uniqueEmail("ghost"), p: "123456" }),
       knownEmail: () => t.gql(SIGN_IN, { i: email, p: "123456" }),
@@ -55,8 +55,19 @@ describe("unified sign-in: codes and sending", () => {
   });
   afterAll(() => closeMailTestServer(s, smtp));
 
+  it("an unconfirmed account gets no mailed code (someone else may have registered the address), with the same answer", async () => {
+    const { email: unconfirmed } = await registerUser(s);
+    const { email: confirmed } = await registerConfirmedUser(s);
+    const seq = smtp.received.length;
+    const [a, b] = [await s.gql(SEND, { i: unconfirmed, m: "EMAIL" }), await s.gql(SEND, { i: confirmed, m: "EMAIL" })];
+    expect(a.raw).toBe(b.raw);
+    await mailOf(smtp, "us-code", confirmed, seq);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(smtp.received.filter((m) => m.seq > seq && m.purpose === "us-code" && m.envelope.to.includes(unconfirmed))).toEqual([]);
+  });
+
   it("a mailed code signs in exactly once when tried in parallel", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const seq = smtp.received.length;
     await s.gql(SEND, { i: email, m: "EMAIL" });
     const code = mailCode(await mailOf(smtp, "us-code", email, seq));
@@ -65,7 +76,7 @@ describe("unified sign-in: codes and sending", () => {
   });
 
   it("a newer code replaces the older one", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     let seq = smtp.received.length;
     await s.gql(SEND, { i: email, m: "EMAIL" });
     const first = mailCode(await mailOf(smtp, "us-code", email, seq));
@@ -77,7 +88,7 @@ describe("unified sign-in: codes and sending", () => {
   });
 
   it("sending is throttled per identity, known or not, also through aliases", async () => {
-    for (const identity of [(await registerUser(s)).email, uniqueEmail("ghost")]) {
+    for (const identity of [(await registerConfirmedUser(s)).email, uniqueEmail("ghost")]) {
       const aliased = `mutation($i: String!) { ${[1, 2, 3, 4].map((n) => `a${n}: usSendCode(input: { identity: $i, method: EMAIL }) { accepted }`).join(" ")} }`;
       expect(codeOf(await s.gql(aliased, { i: identity }))).toBe("RATE_LIMITED");
       expect(codeOf(await s.gql(SEND, { i: identity, m: "EMAIL" }))).toBe("RATE_LIMITED");
@@ -85,7 +96,7 @@ describe("unified sign-in: codes and sending", () => {
   });
 
   it("codes are not stored in clear", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const seq = smtp.received.length;
     await s.gql(SEND, { i: email.toUpperCase(), m: "EMAIL" });
     const code = mailCode(await mailOf(smtp, "us-code", email, seq));

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import type { TestSmtpServer } from "../support/smtp.js";
 import { mailOf, tokenOf } from "../support/mail-flow.js";
-import { codeOf, ME, TEST_PASSWORD, loginTokens, registerUser, uniqueEmail, type TestServer } from "../support/server.js";
+import { codeOf, ME, TEST_PASSWORD, loginTokens, registerConfirmedUser, uniqueEmail, type TestServer } from "../support/server.js";
 import { smsCode, type TestSmsServer } from "../support/sms.js";
 import { totpFor } from "../support/totp.js";
 import { TF, closeCodeTestServer, mailCode, startCodeTestServer, type CodeTestServer } from "../support/two-factor.js";
@@ -32,8 +32,8 @@ describe("unified sign-in", () => {
 
   const nextStep = () => clock.advance(30_000 - (clock.now().getTime() % 30_000) + 1_000);
 
-  it("email code: any active account; the mail also carries a sign-in link; the code signs in once and confirms the address", async () => {
-    const { email } = await registerUser(s);
+  it("email code: a confirmed account; the mail also carries a sign-in link; the code signs in once", async () => {
+    const { email } = await registerConfirmedUser(s);
     const seq = smtp.received.length;
     expect((await s.gql(SEND, { i: email, m: "EMAIL" })).data?.usSendCode.accepted).toBe(true);
     const mail = await mailOf(smtp, "us-code", email, seq);
@@ -42,12 +42,11 @@ describe("unified sign-in", () => {
     const r = await s.gql(SIGN_IN, { i: email.toUpperCase(), p: code });
     expect(r.data?.usSignIn.__typename).toBe("SignedIn");
     expect(r.data?.usSignIn.session.methods).toEqual(["email"]);
-    expect(r.data?.usSignIn.user.confirmedAt).toEqual(expect.any(String));
     expect(codeOf(await s.gql(SIGN_IN, { i: email, p: code }))).toBe("GENERIC_AUTHN_FAILED");
   });
 
   it("the link in the code mail signs in too", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const seq = smtp.received.length;
     await s.gql(SEND, { i: email, m: "EMAIL" });
     const token = tokenOf(await mailOf(smtp, "us-code", email, seq), "sign-in-link");
@@ -57,7 +56,7 @@ describe("unified sign-in", () => {
 
   it("password as passcode, by email or username", async () => {
     const username = `us${Date.now().toString(36)}`;
-    const { email } = await registerUser(s, { username });
+    const { email } = await registerConfirmedUser(s, { username });
     for (const identity of [email, username]) {
       const r = await s.gql(SIGN_IN, { i: identity, p: TEST_PASSWORD });
       expect(r.data?.usSignIn.session.methods).toEqual(["pwd"]);
@@ -65,7 +64,7 @@ describe("unified sign-in", () => {
   });
 
   it("sms: identity may be the verified phone number; the texted code signs in without a further factor", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const me = await loginTokens(s, email);
     const phone = `+1415555${String(Date.now()).slice(-4)}`;
     let seen = sms.received.length;
@@ -79,11 +78,11 @@ describe("unified sign-in", () => {
     expect(r.data?.usSignIn.session.methods).toEqual(["sms"]);
     // with the password, the SMS factor is asked for as a second factor
     const pw = await s.gql(SIGN_IN, { i: email, p: TEST_PASSWORD });
-    expect(pw.data?.usSignIn).toMatchObject({ __typename: "SecondFactorRequired", methods: ["SMS"] });
+    expect(pw.data?.usSignIn).toMatchObject({ __typename: "SecondFactorRequired", methods: ["SMS", "RESCUE_EMAIL"] });
   });
 
   it("authenticator code as passcode: signs in directly; the password then needs the second factor", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const me = await loginTokens(s, email);
     const secret: string = (await s.gql(TF.SETUP, { input: { method: "AUTHENTICATOR" } }, { token: me.accessToken })).data?.setupTwoFactor.secret;
     nextStep();
@@ -100,7 +99,7 @@ describe("unified sign-in", () => {
   });
 
   it("SMS to an account without a phone, or to an unknown identity: the same answer, nothing sent", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const seen = sms.received.length;
     const a = await s.gql(SEND, { i: email, m: "SMS" });
     const b = await s.gql(SEND, { i: uniqueEmail("nobody"), m: "SMS" });
@@ -112,7 +111,7 @@ describe("unified sign-in", () => {
   });
 
   it("freshness by code: a mailed code, an authenticator code or the password re-verify the session", async () => {
-    const { email } = await registerUser(s);
+    const { email } = await registerConfirmedUser(s);
     const me = await loginTokens(s, email);
     clock.advance(60_000);
     const seq = smtp.received.length;

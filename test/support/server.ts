@@ -142,6 +142,19 @@ export async function registerUser(s: TestServer, opts: { email?: string; passwo
   return { email, password };
 }
 
+/**
+ * A registered user whose address counts as confirmed (as if the confirmation link was opened):
+ * mailbox sign-ins (magic links, mailed codes) go to confirmed addresses only.
+ */
+export async function registerConfirmedUser(s: TestServer, opts: { email?: string; password?: string; username?: string } = {}): Promise<{ email: string; password: string }> {
+  const out = await registerUser(s, opts);
+  const user = await s.running.app.users.findByEmailKey(out.email.toLowerCase());
+  if (!user) throw new Error(`no user ${out.email}`);
+  await s.running.app.users.update(user._id, { $set: { confirmedAt: new Date() } });
+  await s.running.app.authState.publish("user", String(user._id));
+  return out;
+}
+
 export async function loginTokens(s: TestServer, identity: string, password = TEST_PASSWORD): Promise<SignedInUser> {
   const r = await s.gql(LOGIN, { input: { identity, password, delivery: "TOKENS" } });
   if (r.errors || !r.data) throw new Error(`login failed: ${JSON.stringify(r.errors)}`);

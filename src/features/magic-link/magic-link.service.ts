@@ -32,7 +32,9 @@ export class MagicLinkService {
 
   async request(input: { email: string }, req: RequestInfo): Promise<MailAcceptedResult> {
     const user = await findForMail(this.k, input.email, { name: "magic-send", perAddress: this.cfg.sendPerAddress, perClient: this.cfg.sendPerClient }, req.client);
-    if (user?.active) {
+    // Confirmed addresses only: a link to an unconfirmed account would let whoever registered the
+    // address first (with a password of their choosing) share the account its owner then confirms.
+    if (user?.active && user.confirmedAt) {
       const token = await this.k.links.issue(SIGN_IN_LINK_PURPOSE, user, this.cfg.tokenTtlSeconds);
       this.k.mailer.sendLater(signInLinkMail, user, { url: this.k.links.url(SIGN_IN_LINK_PATH, token), ttlMinutes: Math.max(1, Math.round(this.cfg.tokenTtlSeconds / 60)) });
     } else {
@@ -46,17 +48,10 @@ export class MagicLinkService {
     if (input.token.length > MAX_TOKEN_INPUT) new InputCheck().add("token", FIELD.TOO_LONG).throwIfAny();
     const res = await this.k.links.consume(SIGN_IN_LINK_PURPOSE, input.token);
     if (!res.ok) throw new AppError(res.reason === "expired" ? MAGIC_LINK.SIGN_IN_LINK_EXPIRED : MAGIC_LINK.INVALID_SIGN_IN_LINK);
-    let user = res.user;
+    const user = res.user;
     // Deactivated after the link was mailed: the holder proved the mailbox, so saying why is fine.
     if (!user.active) throw new AppError(AUTH.DISABLED_ACCOUNT);
-    const userId = String(user._id);
-    if (!user.confirmedAt) {
-      // Opening the link proved control of the mailbox, which is all confirmation asks.
-      user = await this.k.users.update(user._id, { $set: { confirmedAt: this.k.clock.now() } });
-      await this.k.authState.publish("user", userId);
-      this.k.events.emit("user.confirmed", { userId });
-    }
-    this.k.events.emit("magicLink.used", { userId });
+    this.k.events.emit("magicLink.used", { userId: String(user._id) });
     return this.k.signIn.primary(user, { delivery: input.delivery, method: "mail", rememberDeviceToken: input.rememberDeviceToken ?? null, ...req });
   }
 }

@@ -3,6 +3,7 @@
 // path does the same work for unknown identities as for known ones: the code lookups run against a
 // made-up id, the authenticator lookup too, and the password check spends one bcrypt verification
 // on a dummy hash, so neither the answer nor its time says whether the identity exists.
+import { afterResponse } from "../../core/after-response.js";
 import { Types } from "mongoose";
 import type { Kernel } from "../../app.js";
 import type { LeanUser } from "../../core/auth-state.js";
@@ -83,14 +84,16 @@ export class UnifiedSignInService {
       { key: `us-send:ip:${req.client.ip}`, rule: { limit: this.cfg.sendPerClient, windowSeconds } },
     );
     const phone = user?.active && input.method === "SMS" ? ((await this.twoFactor.load(user._id))?.sms?.phone ?? null) : null;
-    if (user?.active && (input.method === "EMAIL" || phone)) {
+    // Mail to confirmed addresses only (as magic links: no sharing an account someone else
+    // registered to the address); SMS to a number proven at setup.
+    if (user?.active && ((input.method === "EMAIL" && user.confirmedAt) || phone)) {
       const ttl = this.k.config.twoFactor.codeTtlSeconds;
       const code = await this.k.codes.issue(user._id, `us-${input.method}`, "", ttl);
       const ttlMinutes = Math.max(1, Math.round(ttl / 60));
       if (phone) {
         const body = `${this.k.config.productName}: ${code} is your sign-in code. It expires in ${ttlMinutes} min.`;
-        // In the background like mail: the answer must not depend on delivery.
-        void this.k.sms.send({ to: phone, body, purpose: "us-code" }).catch(() => undefined);
+        // After the response, like mail: the answer must not depend on delivery, nor take its time.
+        afterResponse(() => void this.k.sms.send({ to: phone, body, purpose: "us-code" }).catch(() => undefined));
       } else {
         const url = this.k.config.magicLink.enabled
           ? this.k.links.url(SIGN_IN_LINK_PATH, await this.k.links.issue(SIGN_IN_LINK_PURPOSE, user, Math.min(ttl, this.k.config.magicLink.tokenTtlSeconds)))
@@ -99,6 +102,8 @@ export class UnifiedSignInService {
       }
     } else {
       await this.k.codes.decoy();
+      // The known EMAIL path also issues a sign-in link: the same work here.
+      if (input.method === "EMAIL" && this.k.config.magicLink.enabled) await this.k.links.decoy(SIGN_IN_LINK_PURPOSE, user?._id);
     }
     return SENT;
   }
@@ -126,14 +131,9 @@ export class UnifiedSignInService {
     }
     if (!user.active) throw new AppError(AUTH.DISABLED_ACCOUNT);
     const { passwordHash: _hash, ...lean } = user;
-    let signedIn: LeanUser = lean as LeanUser;
-    if (kind === "password") this.confirmation.assertMaySignIn(user);
-    if (kind === "email" && !user.confirmedAt) {
-      // The code came to the mailbox, which is all confirmation asks.
-      signedIn = await this.k.users.update(user._id, { $set: { confirmedAt: this.k.clock.now() } });
-      await this.k.authState.publish("user", String(user._id));
-      this.k.events.emit("user.confirmed", { userId: String(user._id) });
-    }
+    const signedIn = lean as LeanUser;
+    // Email codes only go to confirmed addresses; the rule for unconfirmed users is the password's.
+    if (kind === "password" || kind === "email") this.confirmation.assertMaySignIn(user);
     if (identityCount > 1) await this.k.limiter.reset(identityKey);
     const signInReq = { delivery: input.delivery, method: AMR[kind], rememberDeviceToken: input.rememberDeviceToken ?? null, ...req };
     return this.cfg.secondFactorAfter.includes(kind) ? this.k.signIn.primary(signedIn, signInReq) : this.k.signIn.complete(signedIn, signInReq);
