@@ -89,7 +89,7 @@ export class SignInFlows {
   userBudget(userId: LeanUser["_id"] | string): Array<{ key: string; rule: { limit: number; windowSeconds: number } }> {
     return [
       { key: `2fa:user:${String(userId)}`, rule: { limit: this.settings.attemptsPerUser, windowSeconds: this.settings.windowSeconds } },
-      { key: `2fa:user-day:${String(userId)}`, rule: { limit: this.settings.attemptsPerUserPerDay, windowSeconds: 86_400 } },
+      { key: `2fa-day:user:${String(userId)}`, rule: { limit: this.settings.attemptsPerUserPerDay, windowSeconds: 86_400 } },
     ];
   }
 

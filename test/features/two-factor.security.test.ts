@@ -137,7 +137,7 @@ describe("two-factor security", () => {
     clock.advance(86_400_000 + 1_000);
     nextStep();
     expect((await verify(await flow(u.email), totpFor(u.secret, clock.now()))).errors).toBeUndefined();
-    expect(await s.running.app.models.RateHit.countDocuments({ key: { $in: [`2fa:user:${u.id}`, `2fa:user-day:${u.id}`] } })).toBe(0);
+    expect(await s.running.app.models.RateHit.countDocuments({ key: { $in: [`2fa:user:${u.id}`, `2fa-day:user:${u.id}`] } })).toBe(0);
   });
 
   it("another user's flow id with my valid code is refused; so is an expired flow", async () => {

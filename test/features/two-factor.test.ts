@@ -272,13 +272,20 @@ describe("two-factor", () => {
     expect((await s.gql(TF.STATUS, {}, { token: u.token })).data?.twoFactor.enabled).toBe(true);
   });
 
-  it("a magic sign-in link does not skip the second factor", async () => {
+  it("a magic sign-in link does not skip the second factor, and the mailbox cannot be both factors", async () => {
     const u = await withAuthenticator();
+    await s.running.app.users.update(u.id, { $set: { confirmedAt: clock.now() } }); // links go to confirmed addresses
+    await s.running.app.authState.publish("user", u.id);
+    // a password sign-in of this confirmed user may be rescued by mail ...
+    expect((await login(u.email)).methods).toEqual(["AUTHENTICATOR", "RESCUE_EMAIL"]);
     const seq = smtp.received.length;
     await s.gql(`mutation($e: String!) { requestSignInLink(input: { email: $e }) { accepted } }`, { e: u.email });
     const token = await mailedToken(smtp, "sign-in-link", u.email, seq);
     const r = await s.gql(`mutation($t: String!) { signInWithLink(input: { token: $t }) { __typename ... on SecondFactorRequired { flowId methods } } }`, { t: token });
     expect(r.data?.signInWithLink.__typename).toBe("SecondFactorRequired");
+    // ... a sign-in through the mailbox may not: the rescue code would go to the same mailbox
+    expect(r.data?.signInWithLink.methods).toEqual(["AUTHENTICATOR"]);
+    expect(codeOf(await s.gql(TF.SEND, { flowId: r.data?.signInWithLink.flowId, method: "RESCUE_EMAIL" }))).toBe("TWO_FACTOR_METHOD_NOT_AVAILABLE");
     expect(r.cookies).toEqual({});
     nextStep();
     const v = await s.gql(TF.VERIFY, { input: { flowId: r.data?.signInWithLink.flowId, method: "AUTHENTICATOR", code: totpFor(u.secret, clock.now()) } });

@@ -12,10 +12,11 @@ import type { Kernel } from "../../app.js";
 import type { LeanUser } from "../../core/auth-state.js";
 import { addSeconds } from "../../core/clock.js";
 import { deriveKey, hmac, safeEqual } from "../../core/crypto.js";
+import { isDuplicateKey } from "../../core/db-errors.js";
 import { AppError, FIELD, InputCheck } from "../../core/errors.js";
 import { maskPhone, PHONE, toE164 } from "../../core/phone.js";
 import { maskEmail } from "../../core/identity.js";
-import type { OpenFlow } from "../../core/sign-in-flows.js";
+import { FLOW, type OpenFlow } from "../../core/sign-in-flows.js";
 import type { SecondFactorRequiredResult, SecondStepGate, SignedInResult, SignInRequest } from "../../core/sign-in.js";
 import type { ClientInfo } from "../../core/sessions.js";
 import type { Viewer } from "../../core/viewer.js";
@@ -62,6 +63,8 @@ const RECOVERY_LENGTH = 12;
 const MAX_CODE_INPUT = 64;
 const MAX_PHONE_INPUT = 40;
 const REMEMBER_PREFIX = "rd1";
+/** Primary sign-in methods (session amr) that prove the mailbox: a magic link, a mailed code. */
+const MAILBOX_METHODS: ReadonlySet<string> = new Set(["mail", "email"]);
 
 export class TwoFactorService implements SecondStepGate {
   private readonly sources: MethodSource[] = [];
@@ -110,19 +113,23 @@ export class TwoFactorService implements SecondStepGate {
     const doc = await this.load(user._id);
     const factors: SecondFactorMethod[] = [...this.configured(doc)];
     for (const source of this.sources) factors.push(...(await source(user)));
+    // A first step that came through the mailbox (magic link, mailed code) cannot be followed by a
+    // second one through the same mailbox: that would be one factor twice.
+    const mailboxFirst = MAILBOX_METHODS.has(req.method);
     if (factors.length === 0) {
       if (!this.cfg.required) return null;
-      return this.k.flows.start(user, req, { methods: this.allowedSetupMethods(), setupRequired: true });
+      return this.k.flows.start(user, req, { methods: this.allowedSetupMethods(mailboxFirst), setupRequired: true });
     }
     if (this.remembered(user, req.rememberDeviceToken ?? req.cookies.get(this.rememberCookie))) return null;
-    const methods = [...factors];
+    const methods = factors.filter((m) => !(mailboxFirst && m === "EMAIL"));
     if (doc?.recoveryCodes.length) methods.push("RECOVERY_CODE");
-    if (this.cfg.rescueByEmail && user.confirmedAt) methods.push("RESCUE_EMAIL");
+    if (this.cfg.rescueByEmail && user.confirmedAt && !mailboxFirst) methods.push("RESCUE_EMAIL");
+    if (methods.length === 0) throw new AppError(TWO_FACTOR.TWO_FACTOR_SAME_CHANNEL);
     return this.k.flows.start(user, req, { methods, setupRequired: false });
   }
 
-  private allowedSetupMethods(): TwoFactorMethod[] {
-    return (["AUTHENTICATOR", "EMAIL", "SMS"] as const).filter((m) => this.cfg.methods.includes(m));
+  private allowedSetupMethods(mailboxFirst = false): TwoFactorMethod[] {
+    return (["AUTHENTICATOR", "EMAIL", "SMS"] as const).filter((m) => this.cfg.methods.includes(m) && !(mailboxFirst && m === "EMAIL"));
   }
 
   // ---- status and setup (signed in) -----------------------------------------------------------
@@ -145,7 +152,10 @@ export class TwoFactorService implements SecondStepGate {
 
   async setupInFlow(input: { flowId: string; method: TwoFactorMethod; phone?: string | null }): Promise<TwoFactorSetupResult> {
     const open = await this.k.flows.peek(input.flowId);
-    if (!open.flow.setupRequired) throw new AppError(TWO_FACTOR.TWO_FACTOR_METHOD_NOT_AVAILABLE);
+    // The flow's methods are what may be set up in it (not EMAIL after a mailbox sign-in); and a
+    // factor enrolled since the flow began is not replaced by someone holding only the password.
+    if (!open.flow.setupRequired || !open.flow.methods.includes(input.method)) throw new AppError(TWO_FACTOR.TWO_FACTOR_METHOD_NOT_AVAILABLE);
+    if (this.configured(await this.load(open.user._id)).length > 0) throw new AppError(FLOW.SIGN_IN_FLOW_INVALID);
     return this.startSetup(open.user, input, `flow:${open.flow._id}`);
   }
 
@@ -173,7 +183,13 @@ export class TwoFactorService implements SecondStepGate {
     } else {
       await this.spendSend(user);
     }
-    await this.k.models.SecondFactor.updateOne({ _id: user._id }, { $set: { pending }, $setOnInsert: { lastTotpStep: 0, recoveryCodes: [] } }, { upsert: true, setDefaultsOnInsert: false });
+    try {
+      await this.k.models.SecondFactor.updateOne({ _id: user._id }, { $set: { pending }, $setOnInsert: { lastTotpStep: 0, recoveryCodes: [] } }, { upsert: true, setDefaultsOnInsert: false });
+    } catch (err) {
+      // Two first setups at once: FerretDB refuses the second insert instead of updating; it exists now.
+      if (!isDuplicateKey(err)) throw err;
+      await this.k.models.SecondFactor.updateOne({ _id: user._id }, { $set: { pending } });
+    }
     if (await this.k.userData.isGone(user._id)) {
       await this.k.models.SecondFactor.deleteOne({ _id: user._id });
       throw new AppError(TWO_FACTOR.TWO_FACTOR_NO_PENDING_SETUP);
@@ -305,10 +321,13 @@ export class TwoFactorService implements SecondStepGate {
 
   async verifyFlow(input: { flowId: string; method: SecondFactorMethod; code: string; rememberDevice: boolean }, req: RequestInfo): Promise<SignedInResult> {
     this.checkCodeSize(input.code);
+    const peeked = await this.k.flows.peek(input.flowId);
+    if (!peeked.flow.setupRequired && !peeked.flow.methods.includes(input.method)) throw new AppError(TWO_FACTOR.TWO_FACTOR_METHOD_NOT_AVAILABLE);
     const open = await this.k.flows.attempt(input.flowId);
     const userId = String(open.user._id);
     let ok = false;
     if (open.flow.setupRequired) {
+      if (this.configured(await this.load(open.user._id)).length > 0) throw new AppError(FLOW.SIGN_IN_FLOW_INVALID);
       await this.provePending(open.user, `flow:${open.flow._id}`, input.method, input.code);
       ok = true;
     } else if (open.flow.methods.includes(input.method)) {
