@@ -4,10 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/core/clock.js";
 import type { TestSmtpServer } from "../support/smtp.js";
-import { closeMailTestServer, mailOf, mailedToken, startMailTestServer } from "../support/mail-flow.js";
-import { codeOf, LOGIN, ME, TEST_PASSWORD, loginTokens, newAdmin, registerUser, type TestServer } from "../support/server.js";
+import { PUBLIC_URL, closeMailTestServer, mailOf, mailedToken, startMailTestServer } from "../support/mail-flow.js";
+import { codeOf, LOGIN, ME, REGISTER, TEST_PASSWORD, loginTokens, newAdmin, registerUser, startTestServer, uniqueEmail, type TestServer } from "../support/server.js";
 import { SMS_ACCOUNT, smsCode, type TestSmsServer } from "../support/sms.js";
 import { totpFor } from "../support/totp.js";
+import { SoftAuthenticator } from "../support/webauthn-authenticator.js";
+import { listPasskeys, registerPasskey } from "../support/webauthn-flow.js";
 import { TF, closeCodeTestServer, mailCode, startCodeTestServer, type CodeTestServer } from "../support/two-factor.js";
 
 const HELP = "security-desk@example.test";
@@ -322,10 +324,41 @@ describe("two-factor required by configuration", () => {
   });
   afterAll(() => closeMailTestServer(s, smtp));
 
+  it("registration never signs in while second factors are required, even with generic responses off", async () => {
+    const register = (t: TestServer) => t.gql(REGISTER, { input: { email: uniqueEmail(), password: TEST_PASSWORD, delivery: "TOKENS" } });
+    for (const [twoFactor, expected] of [[{ required: true }, "RegistrationAccepted"], [{ required: false }, "SignedIn"]] as const) {
+      const t = await startTestServer({ genericResponses: false, twoFactor });
+      try {
+        expect((await register(t)).data?.register.__typename, JSON.stringify(twoFactor)).toBe(expected);
+      } finally {
+        await t.close();
+      }
+    }
+  });
+
   it("help is not offered without twoFactor.helpAddress", async () => {
     const { email } = await registerUser(s);
     const r = await s.gql(TF.LOGIN, { input: { identity: email, password: TEST_PASSWORD, delivery: "TOKENS" } });
     expect(codeOf(await s.gql(HELP_REQUEST, { f: r.data?.login.flowId }))).toBe("TWO_FACTOR_METHOD_NOT_AVAILABLE");
+  });
+
+  it("the last second factor cannot go by deleting a SECONDARY passkey either", async () => {
+    const { email } = await registerUser(s);
+    const step = (await s.gql(TF.LOGIN, { input: { identity: email, password: TEST_PASSWORD, delivery: "TOKENS" } })).data?.login;
+    const secret: string = (await s.gql(TF.SETUP_IN_FLOW, { input: { flowId: step.flowId, method: "AUTHENTICATOR" } })).data?.setupTwoFactorInFlow.secret;
+    clock.advance(30_000);
+    const token: string = (await s.gql(TF.VERIFY, { input: { flowId: step.flowId, method: "AUTHENTICATOR", code: totpFor(secret, clock.now()) } })).data?.verifyTwoFactor.tokens.accessToken;
+    const auth = new SoftAuthenticator(PUBLIC_URL);
+    const key = await registerPasskey(s, token, auth, { usage: "SECONDARY" });
+    const DELETE = `mutation($id: ID!) { wanDelete(input: { id: $id }) }`;
+    // while the authenticator is there, the passkey may go ... (a second one, to keep the first)
+    const spare = await registerPasskey(s, token, new SoftAuthenticator(PUBLIC_URL), { usage: "SECONDARY" });
+    expect((await s.gql(DELETE, { id: spare.id }, { token })).errors).toBeUndefined();
+    // ... but once the passkey is the only second factor left, it stays
+    const me = (await s.gql(ME, {}, { token })).data?.me.id;
+    await s.running.app.models.SecondFactor.deleteOne({ _id: me });
+    expect(codeOf(await s.gql(DELETE, { id: key.id }, { token }))).toBe("TWO_FACTOR_REQUIRED");
+    expect((await listPasskeys(s, token)).map((p) => p.id)).toEqual([key.id]);
   });
 
   it("a user without a second factor sets one up inside the sign-in, before any session exists; it cannot be removed", async () => {

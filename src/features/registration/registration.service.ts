@@ -48,7 +48,10 @@ export class RegistrationService {
     }
     this.k.events.emit("user.registered", { userId: String(outcome.created._id), via: "register" });
     await this.confirmation.registered(outcome.created); // confirmation link or welcome mail, in the background
-    if (this.k.config.genericResponses || this.confirmation.requiredForLogin) return this.accepted;
+    // Signing in here would skip the second-factor gate: with second factors required, the new user
+    // signs in with login and sets one up inside that sign-in.
+    const twoFactorRequired = this.k.config.twoFactor.enabled && this.k.config.twoFactor.required;
+    if (this.k.config.genericResponses || this.confirmation.requiredForLogin || twoFactorRequired) return this.accepted;
     return this.k.signIn.complete(outcome.created, { delivery: input.delivery, method: "pwd", ...req });
   }
 }

@@ -75,7 +75,8 @@ export class TwoFactorService implements SecondStepGate {
     this.recoveryKey = deriveKey(k.config.secrets.tokenKey, "recovery-code").toString("base64url");
     this.rememberKey = deriveKey(k.config.secrets.tokenKey, "remember-device").toString("base64url");
     if (k.config.twoFactor.enabled) k.signIn.setGate(this);
-    k.userData.register("second-factors", async (userId) => {
+    // Account deletion removes the document with every model keyed by the user's id (user-data.ts).
+    k.userData.registerCredentials("second-factors", async (userId) => {
       await k.models.SecondFactor.deleteOne({ _id: userId });
     });
   }
@@ -105,6 +106,11 @@ export class TwoFactorService implements SecondStepGate {
     if (doc?.email) out.push("EMAIL");
     if (doc?.sms) out.push("SMS");
     return out;
+  }
+
+  /** The methods (authenticator, email, SMS) the user has set up; passkeys are counted by their feature. */
+  async configuredMethods(userId: Types.ObjectId): Promise<TwoFactorMethod[]> {
+    return this.configured(await this.load(userId));
   }
 
   // ---- the gate -------------------------------------------------------------------------------
@@ -283,10 +289,10 @@ export class TwoFactorService implements SecondStepGate {
     if (open.flow.setupRequired || !open.flow.methods.includes(method) || !["EMAIL", "SMS", "RESCUE_EMAIL"].includes(method)) {
       throw new AppError(TWO_FACTOR.TWO_FACTOR_METHOD_NOT_AVAILABLE);
     }
-    await this.spendSend(open.user);
     const doc = await this.load(open.user._id);
     const phone = method === "SMS" ? (doc?.sms?.phone ?? null) : null;
     if (method === "SMS" && !phone) throw new AppError(TWO_FACTOR.TWO_FACTOR_METHOD_NOT_AVAILABLE);
+    await this.spendSend(open.user);
     const why = method === "RESCUE_EMAIL" ? "to sign in without your usual second factor" : "to finish signing in";
     const sentTo = await this.sendCode(open.user, method === "SMS" ? "SMS" : "EMAIL", `2fa-${method}`, `flow:${open.flow._id}`, why, phone);
     if (method === "RESCUE_EMAIL") this.k.events.emit("twoFactor.rescueRequested", { userId: String(open.user._id) });

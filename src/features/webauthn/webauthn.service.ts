@@ -9,7 +9,7 @@ import type { Kernel } from "../../app.js";
 import type { LeanUser } from "../../core/auth-state.js";
 import { deriveKey } from "../../core/crypto.js";
 import { isDuplicateKey } from "../../core/db-errors.js";
-import { AppError, FIELD, InputCheck } from "../../core/errors.js";
+import { AppError, CORE, FIELD, InputCheck } from "../../core/errors.js";
 import { identityLookup } from "../../core/identity.js";
 import type { SignInResult, SignedInResult } from "../../core/sign-in.js";
 import type { Viewer } from "../../core/viewer.js";
@@ -43,7 +43,7 @@ export class WebAuthnService {
   constructor(
     private readonly k: Kernel,
     private readonly confirmation: ConfirmationService,
-    twoFactor: TwoFactorService | null,
+    private readonly twoFactor: TwoFactorService | null,
   ) {
     // A passkey registered for second-factor use is offered in sign-in flows (method PASSKEY).
     twoFactor?.addMethodSource(async (user) => ((await this.hasSecondFactor(user._id)) ? ["PASSKEY"] : []));
@@ -51,6 +51,7 @@ export class WebAuthnService {
     this.ceremony = new Ceremony(this.rp);
     this.challenges = new Challenges(k);
     this.handleKey = deriveKey(k.config.secrets.tokenKey, "webauthn");
+    k.userData.registerCredentials("passkeys", (userId) => this.purgeUser(userId));
   }
 
   private get cfg() {
@@ -150,6 +151,11 @@ export class WebAuthnService {
         // Which unique key clashed: the credential id (anyone's) or the name (this user's).
         if (await this.k.models.WebAuthnCredential.exists({ _id: reg.id })) throw new AppError(WEBAUTHN.WEBAUTHN_CREDENTIAL_ID_INUSE, { credentialId: reg.id });
         throw nameInUse();
+      }
+      // Authenticated before a deletion of the account may have begun: the passkey must not outlive it.
+      if (await this.k.userData.isGone(viewer.user._id)) {
+        await this.k.models.WebAuthnCredential.deleteOne({ _id: reg.id, userId: viewer.user._id });
+        throw new AppError(CORE.UNAUTHENTICATED, { reason: "revoked" });
       }
       this.k.events.emit("webauthn.registered", { userId: viewer.userId, credentialId: reg.id, usage });
       return doc;
@@ -353,13 +359,21 @@ export class WebAuthnService {
 
   async remove(viewer: Viewer, input: { id: string }): Promise<boolean> {
     if (input.id.length > 1364) new InputCheck().add("id", FIELD.TOO_LONG).throwIfAny();
+    // With second factors required, the last one cannot go (as disableTwoFactor refuses).
+    if (this.twoFactor && this.k.config.twoFactor.required) {
+      const cred = await this.k.models.WebAuthnCredential.findOne({ _id: input.id, userId: viewer.user._id }).select({ usage: 1 }).lean();
+      if (cred?.usage === "secondary") {
+        const others = await this.k.models.WebAuthnCredential.countDocuments({ userId: viewer.user._id, usage: "secondary", _id: { $ne: input.id } });
+        if (others === 0 && (await this.twoFactor.configuredMethods(viewer.user._id)).length === 0) throw new AppError(TWO_FACTOR.TWO_FACTOR_REQUIRED);
+      }
+    }
     const res = await this.k.models.WebAuthnCredential.deleteOne({ _id: input.id, userId: viewer.user._id });
     if (res.deletedCount !== 1) throw new AppError(WEBAUTHN.WEBAUTHN_UNKNOWN_CREDENTIAL_ID);
     this.k.events.emit("webauthn.deleted", { userId: viewer.userId, credentialId: input.id });
     return true;
   }
 
-  /** Every passkey of a user (account deletion, admin reset). */
+  /** Every passkey of a user and its challenges (an access reset; deletion purges them by userId). */
   async purgeUser(userId: Types.ObjectId | string): Promise<void> {
     await this.k.models.WebAuthnCredential.deleteMany({ userId });
     await this.k.models.WebAuthnChallenge.deleteMany({ userId });
