@@ -52,10 +52,6 @@ export class OneTimeCodes {
     await this.claims.once(`code-decoy:${randomToken(12)}`, 60);
   }
 
-  async purgeUser(userId: Types.ObjectId): Promise<void> {
-    await this.Code.deleteMany({ userId });
-  }
-
   async sweep(): Promise<void> {
     await this.Code.deleteMany({ expiresAt: { $lt: this.clock.now() } });
   }

@@ -119,10 +119,6 @@ export class SignInFlows {
     return this.signIn.complete(open.user, { delivery: open.flow.delivery, method: open.flow.method, moreMethods: [secondMethod], ...req });
   }
 
-  async purgeUser(userId: LeanUser["_id"]): Promise<void> {
-    await this.Flow.deleteMany({ userId });
-  }
-
   async sweep(): Promise<void> {
     await this.Flow.deleteMany({ expiresAt: { $lt: this.clock.now() } });
   }

@@ -38,6 +38,7 @@ const markerOf = (userId: string) => `user-deletion:${userId}`;
 
 export class UserDataRegistry {
   private readonly purgers = new Map<string, UserDataPurger>();
+  private readonly credentialPurgers = new Map<string, UserDataPurger>();
 
   constructor(
     private readonly deps: {
@@ -58,6 +59,23 @@ export class UserDataRegistry {
 
   owners(): string[] {
     return [...this.purgers.keys()];
+  }
+
+  /**
+   * A way to sign in or to pass a second factor, other than the password (second factors,
+   * passkeys, flows and codes in flight): removed by an access reset of a compromised account
+   * (resetCredentials). Account deletion removes them through the purgers as all other data.
+   */
+  registerCredentials(owner: string, purge: UserDataPurger): void {
+    if (this.credentialPurgers.has(owner)) throw new Error(`credential owner "${owner}" is registered twice`);
+    this.credentialPurgers.set(owner, purge);
+  }
+
+  /** Removes every registered credential of the user (all attempted; the first failure is thrown). */
+  async resetCredentials(userId: Types.ObjectId): Promise<void> {
+    const results = await Promise.allSettled([...this.credentialPurgers.values()].map((purge) => purge(userId)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
 
   /**
@@ -157,4 +175,7 @@ export function registerKernelUserData(registry: UserDataRegistry, models: Model
     await models.Claim.deleteMany({ $and: [{ _id: { $regex: `(^|:)${id}(:|$)` } }, { _id: { $ne: markerOf(id) } }] });
   });
   registry.register("rate-limit", (userId) => limiter.store.forgetUser(hexId(userId)));
+  // Sign-ins in flight and the codes sent for them are credentials too (an access reset ends them).
+  registry.registerCredentials("sign-in-flows", async (userId) => void (await models.SignInFlow.deleteMany({ userId })));
+  registry.registerCredentials("one-time-codes", async (userId) => void (await models.OneTimeCode.deleteMany({ userId })));
 }

@@ -29,14 +29,7 @@ export class AccountService {
    */
   async resetAccess(userId: string, by: string): Promise<LeanUser> {
     const user = await this.k.users.rotateUniquifier(userId);
-    const m = this.k.models;
-    await Promise.all([
-      m.SecondFactor.deleteOne({ _id: user._id }),
-      m.WebAuthnCredential.deleteMany({ userId: user._id }),
-      m.WebAuthnChallenge.deleteMany({ userId: user._id }),
-      m.SignInFlow.deleteMany({ userId: user._id }),
-      m.OneTimeCode.deleteMany({ userId: user._id }),
-    ]);
+    await this.k.userData.resetCredentials(user._id);
     this.k.events.emit("user.accessReset", { userId, by });
     return user;
   }
