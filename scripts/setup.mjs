@@ -80,7 +80,8 @@ function ensureChromium() {
 try {
   ensureDependencies();
   if (!process.env.MONGODB_URI || process.argv.includes("--ferretdb")) ensureFerretdb();
-  if (process.env.npm_lifecycle_event !== "prestart") ensureChromium();
+  // Only the tests need a browser (npm test, or npm run setup for everything): not npm start, not the bench.
+  if (["pretest", "setup"].includes(process.env.npm_lifecycle_event ?? "") || process.argv.includes("--chromium")) ensureChromium();
 } catch (err) {
   say(`FAILED: ${err.message}`);
   process.exit(1);

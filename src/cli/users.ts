@@ -139,7 +139,7 @@ const del: Command = {
   async run(ctx, args) {
     const user = await ctx.users.resolve(args.positionals[0] as string);
     const summary = await ctx.users.summarize(user);
-    await ctx.app.features.deleteAccount.deleteByOperator(String(user._id), ctx.by);
+    await ctx.app.features.deleteAccount.deleteByOperator(String(user._id), ctx.by, { waitForMail: true });
     return { text: `deleted ${summary.email} (${summary.id})`, data: { deleted: summary } };
   },
 };

@@ -30,16 +30,24 @@ export class DeleteAccountService {
     });
     cookies.clearSession();
     this.k.events.emit("user.deleted", { userId: viewer.userId, by: viewer.userId });
-    void this.notify(user, false);
+    this.k.mailer.sendLater(accountDeletedMail, user, this.noticeParams(false));
     return DELETED;
   }
 
-  /** For operators (CLI, deleteUser): no password, and a deletion that died half-way may be run again. */
-  async deleteByOperator(userId: string, by: string): Promise<LeanUser> {
+  /**
+   * For operators (CLI, deleteUser): no password, and a deletion that died half-way may be run
+   * again. The CLI waits for the notice (it closes the mailer when it returns); the API does not.
+   */
+  async deleteByOperator(userId: string, by: string, opts: { waitForMail: boolean }): Promise<LeanUser> {
     const user = await this.k.userData.deleteUser(userId, { force: true });
     this.k.events.emit("user.deleted", { userId, by });
-    await this.notify(user, true); // awaited: the CLI closes the mailer when it returns
+    if (opts.waitForMail) await this.notify(user);
+    else this.k.mailer.sendLater(accountDeletedMail, user, this.noticeParams(true));
     return user;
+  }
+
+  private noticeParams(byOperator: boolean): { deletedAt: string; byOperator: boolean } {
+    return { deletedAt: this.k.clock.now().toISOString().replace(/\.\d+Z$/, "Z"), byOperator };
   }
 
   /** Counted like verifyPassword (per user, the sign-in limit), so it is no password oracle. */
@@ -57,10 +65,10 @@ export class DeleteAccountService {
     if (!(await this.k.passwords.verify(password as string, user.passwordHash))) throw new AppError(AUTH.INVALID_PASSWORD);
   }
 
-  /** Never throws: the account is gone either way; a failed notice is logged. */
-  private async notify(user: LeanUser, byOperator: boolean): Promise<void> {
+  /** The operator's notice, awaited. Never throws: the account is gone either way; a failure is logged. */
+  private async notify(user: LeanUser): Promise<void> {
     try {
-      await this.k.mailer.sendTemplate(accountDeletedMail, user.email, { deletedAt: this.k.clock.now().toISOString().replace(/\.\d+Z$/, "Z"), byOperator });
+      await this.k.mailer.sendTemplate(accountDeletedMail, user.email, this.noticeParams(true));
     } catch (err) {
       const e = err as { extensions?: { code?: unknown }; message?: string };
       this.k.log.warn({ purpose: accountDeletedMail.purpose, userId: String(user._id), code: e.extensions?.code ?? e.message }, "mail not sent");
