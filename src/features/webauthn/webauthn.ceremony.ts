@@ -92,10 +92,20 @@ export class Ceremony {
     };
   }
 
-  /** Throws CounterRegression (after the signature verified) when the counter did not grow. */
-  async verifyAssertion(parsed: Parsed<AuthenticationResponseJSON>, challenge: string, cred: WebAuthnCredentialData): Promise<Assertion> {
+  /**
+   * Origin, ceremony type and rpId of an assertion: checked before its credential is looked up, so
+   * that these answers say nothing about whether the credential exists.
+   */
+  checkAssertionContext(parsed: Parsed<AuthenticationResponseJSON>): void {
     this.checkClient(parsed, "webauthn.get");
     this.checkRpIdHash(Buffer.from(parsed.response.response.authenticatorData, "base64url"));
+  }
+
+  /**
+   * The signature and counter (after checkAssertionContext). Throws CounterRegression (after the
+   * signature verified) when the counter did not grow.
+   */
+  async verifyAssertion(parsed: Parsed<AuthenticationResponseJSON>, challenge: string, cred: WebAuthnCredentialData): Promise<Assertion> {
     let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
     try {
       result = await verifyAuthenticationResponse({

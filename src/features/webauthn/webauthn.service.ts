@@ -312,8 +312,14 @@ export class WebAuthnService {
    */
   private async assert(parsed: ReturnType<typeof parseAuthentication>, req: RequestInfo, owner: Types.ObjectId | null) {
     const id = parsed.response.id;
+    this.ceremony.checkAssertionContext(parsed);
     const cred = await this.k.models.WebAuthnCredential.findOne(owner ? { _id: id, userId: owner } : { _id: id }).lean();
-    if (!cred) throw new AppError(WEBAUTHN.WEBAUTHN_UNKNOWN_CREDENTIAL_ID, { credentialId: id });
+    if (!cred) {
+      // With identity hints, wanSignInOptions hands out made-up ids for unknown identities: an
+      // unknown id must then answer like a real one with a bad signature.
+      if (!owner && this.cfg.allowIdentityHints) throw new AppError(WEBAUTHN.WEBAUTHN_VERIFICATION_FAILED);
+      throw new AppError(WEBAUTHN.WEBAUTHN_UNKNOWN_CREDENTIAL_ID, { credentialId: id });
+    }
     let assertion: Assertion;
     try {
       assertion = await this.ceremony.verifyAssertion(parsed, parsed.clientData.challenge, cred);
