@@ -5,12 +5,32 @@
 import type { Model } from "mongoose";
 import type { LoginTrackingData } from "../db/login-tracking.model.js";
 import { isDuplicateKey } from "./db-errors.js";
+import { FIELD, InputCheck } from "./errors.js";
 import type { SessionData, SessionDelivery } from "../db/session.model.js";
 import type { Clock } from "./clock.js";
 import type { CookieJar } from "./cookies.js";
 import type { EventBus } from "./events.js";
 import type { LeanUser } from "./auth-state.js";
 import type { ClientInfo, IssuedTokens, SessionService } from "./sessions.js";
+
+
+/** Longest identity (email, username or phone) a sign-in reads; longer input is refused unread. */
+export const MAX_IDENTITY_LENGTH = 320;
+
+/**
+ * Sizes of sign-in input (identity, password, passcode), checked before any lookup and identically
+ * for every identity: empty is REQUIRED, too long is TOO_LONG (a password may be 4× its limit in
+ * UTF-16 units before normalisation).
+ */
+export function checkSignInSizes(fields: Record<string, string>, passwordMaxLength: number): void {
+  const check = new InputCheck();
+  for (const [field, value] of Object.entries(fields)) {
+    const max = field === "identity" ? MAX_IDENTITY_LENGTH : passwordMaxLength * 4;
+    if (value.length === 0) check.add(field, FIELD.REQUIRED);
+    else if (value.length > max) check.add(field, FIELD.TOO_LONG);
+  }
+  check.throwIfAny();
+}
 
 export interface SignedInResult {
   __typename: "SignedIn";

@@ -8,7 +8,7 @@ import type { SessionDelivery } from "../../db/session.model.js";
 import type { ClientInfo } from "../../core/sessions.js";
 import type { CookieJar } from "../../core/cookies.js";
 import type { Viewer } from "../../core/viewer.js";
-import type { SignInResult } from "../../core/sign-in.js";
+import { checkSignInSizes, type SignInResult } from "../../core/sign-in.js";
 import { AUTH } from "./auth.errors.js";
 import type { ConfirmationService } from "../confirmation/confirmation.service.js";
 
@@ -16,8 +16,6 @@ export interface RequestInfo {
   client: ClientInfo;
   cookies: CookieJar;
 }
-
-const MAX_IDENTITY_LENGTH = 320;
 
 export class AuthService {
   constructor(private readonly k: Kernel, private readonly confirmation: ConfirmationService) {}
@@ -30,23 +28,12 @@ export class AuthService {
     };
   }
 
-  /** Sizes are checked before any lookup, identically for every identity. */
-  private checkSizes(fields: Record<string, string>): void {
-    const check = new InputCheck();
-    for (const [field, value] of Object.entries(fields)) {
-      const max = field === "identity" ? MAX_IDENTITY_LENGTH : this.k.config.passwords.maxLength * 4;
-      if (value.length === 0) check.add(field, FIELD.REQUIRED);
-      else if (value.length > max) check.add(field, FIELD.TOO_LONG);
-    }
-    check.throwIfAny();
-  }
-
   /**
    * Password sign-in. Every path (unknown identity, wrong password, inactive account) spends one
    * bcrypt verification and counts one attempt for the identity and one for the client address.
    */
   async login(input: { identity: string; password: string; delivery: SessionDelivery; rememberDeviceToken?: string | null }, req: RequestInfo): Promise<SignInResult> {
-    this.checkSizes({ identity: input.identity, password: input.password });
+    checkSignInSizes({ identity: input.identity, password: input.password }, this.k.config.passwords.maxLength);
     const lookup = identityLookup(input.identity);
     const identityKey = `login:id:${sha256(JSON.stringify(lookup))}`;
     let identityCount = 0;
@@ -98,7 +85,7 @@ export class AuthService {
 
   /** Re-verification for freshness; limited per user like sign-in. */
   async verifyPassword(viewer: Viewer, password: string): Promise<Date> {
-    this.checkSizes({ password });
+    checkSignInSizes({ password }, this.k.config.passwords.maxLength);
     await this.k.limiter.consume({ key: `verify:user:${viewer.userId}`, rule: this.rules.identity });
     const user = await this.k.models.User.findById(viewer.user._id).select("+passwordHash").lean();
     if (!(await this.k.passwords.verify(password, user?.passwordHash))) throw new AppError(AUTH.INVALID_PASSWORD);

@@ -9,10 +9,10 @@ import type { Kernel } from "../../app.js";
 import type { LeanUser } from "../../core/auth-state.js";
 import { addSeconds } from "../../core/clock.js";
 import { sha256 } from "../../core/crypto.js";
-import { AppError, FIELD, InputCheck } from "../../core/errors.js";
+import { AppError } from "../../core/errors.js";
 import { identityLookup, maskEmail } from "../../core/identity.js";
 import { maskPhone, toE164 } from "../../core/phone.js";
-import type { MailAcceptedResult, SignInResult } from "../../core/sign-in.js";
+import { checkSignInSizes, type MailAcceptedResult, type SignInResult } from "../../core/sign-in.js";
 import type { Viewer } from "../../core/viewer.js";
 import { USERS } from "../../core/users.js";
 import type { SessionDelivery } from "../../db/session.model.js";
@@ -37,8 +37,6 @@ const SENT: MailAcceptedResult = {
   message: "If this identity has an account that can receive it, a sign-in code is on its way.",
 };
 
-const MAX_IDENTITY = 320;
-
 export class UnifiedSignInService {
   constructor(
     private readonly k: Kernel,
@@ -48,16 +46,6 @@ export class UnifiedSignInService {
 
   private get cfg() {
     return this.k.config.unifiedSignIn;
-  }
-
-  private checkSizes(fields: Record<string, string>): void {
-    const check = new InputCheck();
-    for (const [field, value] of Object.entries(fields)) {
-      const max = field === "identity" ? MAX_IDENTITY : this.k.config.passwords.maxLength * 4;
-      if (value.length === 0) check.add(field, FIELD.REQUIRED);
-      else if (value.length > max) check.add(field, FIELD.TOO_LONG);
-    }
-    check.throwIfAny();
   }
 
   /** The key a lookup is limited by (an identity's normal form, hashed), and the account or null. */
@@ -76,7 +64,7 @@ export class UnifiedSignInService {
   }
 
   async sendCode(input: { identity: string; method: UsCodeMethod }, req: RequestInfo): Promise<MailAcceptedResult> {
-    this.checkSizes({ identity: input.identity });
+    checkSignInSizes({ identity: input.identity }, this.k.config.passwords.maxLength);
     const { key, user } = await this.find(input.identity);
     const windowSeconds = this.k.config.rateLimit.windowSeconds;
     await this.k.limiter.consume(
@@ -109,7 +97,7 @@ export class UnifiedSignInService {
   }
 
   async signIn(input: { identity: string; passcode: string; delivery: SessionDelivery; rememberDeviceToken?: string | null }, req: RequestInfo): Promise<SignInResult> {
-    this.checkSizes({ identity: input.identity, passcode: input.passcode });
+    checkSignInSizes({ identity: input.identity, passcode: input.passcode }, this.k.config.passwords.maxLength);
     const { key, user } = await this.find(input.identity);
     const rl = this.k.config.rateLimit;
     const identityKey = `login:id:${key}`;
@@ -172,7 +160,7 @@ export class UnifiedSignInService {
 
   /** Freshness by any passcode; limited per user like verifyPassword. */
   async verify(viewer: Viewer, passcode: string): Promise<Date> {
-    this.checkSizes({ passcode });
+    checkSignInSizes({ passcode }, this.k.config.passwords.maxLength);
     const rl = this.k.config.rateLimit;
     await this.k.limiter.consume({ key: `verify:user:${viewer.userId}`, rule: { limit: rl.loginPerIdentity, windowSeconds: rl.windowSeconds } });
     const user = await this.k.models.User.findById(viewer.user._id).select("+passwordHash").lean();

@@ -11,7 +11,7 @@ import { deriveKey } from "../../core/crypto.js";
 import { isDuplicateKey } from "../../core/db-errors.js";
 import { AppError, CORE, FIELD, InputCheck } from "../../core/errors.js";
 import { identityLookup } from "../../core/identity.js";
-import type { SignInResult, SignedInResult } from "../../core/sign-in.js";
+import { MAX_IDENTITY_LENGTH, type SignInResult, type SignedInResult } from "../../core/sign-in.js";
 import type { Viewer } from "../../core/viewer.js";
 import type { WebAuthnCredentialData, WebAuthnPurpose, WebAuthnUsage } from "../../db/webauthn.models.js";
 import type { RequestInfo } from "../auth/auth.service.js";
@@ -30,7 +30,6 @@ export interface CeremonyOptions {
   expiresAt: Date;
 }
 
-const MAX_IDENTITY_LENGTH = 320;
 /** Length of a made-up credential id for an unknown identity hint (typical of platform passkeys). */
 const FAKE_ID_BYTES = 32;
 
