@@ -14,6 +14,16 @@ import type { LeanUser } from "./auth-state.js";
 import type { ClientInfo, IssuedTokens, SessionService } from "./sessions.js";
 
 
+/**
+ * The per-user budget of re-verification attempts by a signed-in user (verifyPassword, usVerify,
+ * wanVerify, and the current password of changePassword and deleteAccount): the sign-in limit per
+ * identity, one key for all of them so no path adds guesses to another. Reset it on success.
+ */
+export const reverifyBudget = (userId: string, rl: { loginPerIdentity: number; windowSeconds: number }): { key: string; rule: { limit: number; windowSeconds: number } } => ({
+  key: `verify:user:${userId}`,
+  rule: { limit: rl.loginPerIdentity, windowSeconds: rl.windowSeconds },
+});
+
 /** Longest identity (email, username or phone) a sign-in reads; longer input is refused unread. */
 export const MAX_IDENTITY_LENGTH = 320;
 

@@ -8,7 +8,7 @@ import type { SessionDelivery } from "../../db/session.model.js";
 import type { ClientInfo } from "../../core/sessions.js";
 import type { CookieJar } from "../../core/cookies.js";
 import type { Viewer } from "../../core/viewer.js";
-import { checkSignInSizes, type SignInResult } from "../../core/sign-in.js";
+import { reverifyBudget, checkSignInSizes, type SignInResult } from "../../core/sign-in.js";
 import { AUTH } from "./auth.errors.js";
 import type { ConfirmationService } from "../confirmation/confirmation.service.js";
 
@@ -86,10 +86,10 @@ export class AuthService {
   /** Re-verification for freshness; limited per user like sign-in. */
   async verifyPassword(viewer: Viewer, password: string): Promise<Date> {
     checkSignInSizes({ password }, this.k.config.passwords.maxLength);
-    await this.k.limiter.consume({ key: `verify:user:${viewer.userId}`, rule: this.rules.identity });
+    await this.k.limiter.consume(reverifyBudget(viewer.userId, this.k.config.rateLimit));
     const user = await this.k.models.User.findById(viewer.user._id).select("+passwordHash").lean();
     if (!(await this.k.passwords.verify(password, user?.passwordHash))) throw new AppError(AUTH.INVALID_PASSWORD);
-    await this.k.limiter.reset(`verify:user:${viewer.userId}`);
+    await this.k.limiter.reset(reverifyBudget(viewer.userId, this.k.config.rateLimit).key);
     const at = await this.k.sessions.markFresh(viewer.state, "pwd");
     this.k.events.emit("user.reauthenticated", { userId: viewer.userId, sessionId: String(viewer.session._id), method: "pwd" });
     return at;

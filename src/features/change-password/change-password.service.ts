@@ -5,6 +5,7 @@ import type { SignedInResult } from "../../core/sign-in.js";
 import type { RequestInfo } from "../auth/auth.service.js";
 import { AUTH } from "../auth/auth.errors.js";
 import { CHANGE_PASSWORD } from "./change-password.errors.js";
+import { reverifyBudget } from "../../core/sign-in.js";
 
 export class ChangePasswordService {
   constructor(private readonly k: Kernel) {}
@@ -16,7 +17,7 @@ export class ChangePasswordService {
     else if (input.currentPassword.length > this.k.config.passwords.maxLength * 4) check.add("currentPassword", FIELD.TOO_LONG);
     const normalized = this.k.passwords.check(check, "newPassword", input.newPassword);
     check.throwIfAny();
-    await this.k.limiter.consume({ key: `verify:user:${viewer.userId}`, rule: { limit: this.k.config.rateLimit.loginPerIdentity, windowSeconds: this.k.config.rateLimit.windowSeconds } });
+    await this.k.limiter.consume(reverifyBudget(viewer.userId, this.k.config.rateLimit));
     const user = await this.k.models.User.findById(viewer.user._id).select("+passwordHash").lean();
     if (!(await this.k.passwords.verify(input.currentPassword, user?.passwordHash))) throw new AppError(AUTH.INVALID_PASSWORD);
     if (await this.k.passwords.verify(normalized, user?.passwordHash)) throw new AppError(CHANGE_PASSWORD.PASSWORD_IS_THE_SAME);

@@ -10,6 +10,7 @@ import type { Viewer } from "../../core/viewer.js";
 import { USERS } from "../../core/users.js";
 import { AUTH } from "../auth/auth.errors.js";
 import { accountDeletedMail } from "./delete-account.templates.js";
+import { reverifyBudget } from "../../core/sign-in.js";
 
 export interface AccountDeleted {
   deleted: true;
@@ -60,8 +61,7 @@ export class DeleteAccountService {
     if (!password) check.add("password", FIELD.REQUIRED);
     else if (password.length > this.k.config.passwords.maxLength * 4) check.add("password", FIELD.TOO_LONG);
     check.throwIfAny();
-    const rl = this.k.config.rateLimit;
-    await this.k.limiter.consume({ key: `verify:user:${viewer.userId}`, rule: { limit: rl.loginPerIdentity, windowSeconds: rl.windowSeconds } });
+    await this.k.limiter.consume(reverifyBudget(viewer.userId, this.k.config.rateLimit));
     if (!(await this.k.passwords.verify(password as string, user.passwordHash))) throw new AppError(AUTH.INVALID_PASSWORD);
   }
 

@@ -12,7 +12,7 @@ import { sha256 } from "../../core/crypto.js";
 import { AppError } from "../../core/errors.js";
 import { identityLookup, maskEmail } from "../../core/identity.js";
 import { maskPhone, toE164 } from "../../core/phone.js";
-import { checkSignInSizes, type MailAcceptedResult, type SignInResult } from "../../core/sign-in.js";
+import { reverifyBudget, checkSignInSizes, type MailAcceptedResult, type SignInResult } from "../../core/sign-in.js";
 import type { Viewer } from "../../core/viewer.js";
 import { USERS } from "../../core/users.js";
 import type { SessionDelivery } from "../../db/session.model.js";
@@ -161,12 +161,11 @@ export class UnifiedSignInService {
   /** Freshness by any passcode; limited per user like verifyPassword. */
   async verify(viewer: Viewer, passcode: string): Promise<Date> {
     checkSignInSizes({ passcode }, this.k.config.passwords.maxLength);
-    const rl = this.k.config.rateLimit;
-    await this.k.limiter.consume({ key: `verify:user:${viewer.userId}`, rule: { limit: rl.loginPerIdentity, windowSeconds: rl.windowSeconds } });
+    await this.k.limiter.consume(reverifyBudget(viewer.userId, this.k.config.rateLimit));
     const user = await this.k.models.User.findById(viewer.user._id).select("+passwordHash").lean();
     const kind = await this.passcodeKind(user, passcode, `session:${String(viewer.session._id)}`);
     if (!kind) throw new AppError(TWO_FACTOR.INVALID_CODE);
-    await this.k.limiter.reset(`verify:user:${viewer.userId}`);
+    await this.k.limiter.reset(reverifyBudget(viewer.userId, this.k.config.rateLimit).key);
     const at = await this.k.sessions.markFresh(viewer.state, AMR[kind]);
     this.k.events.emit("user.reauthenticated", { userId: viewer.userId, sessionId: String(viewer.session._id), method: AMR[kind] });
     return at;

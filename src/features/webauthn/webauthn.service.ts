@@ -11,7 +11,7 @@ import { deriveKey } from "../../core/crypto.js";
 import { isDuplicateKey } from "../../core/db-errors.js";
 import { AppError, CORE, FIELD, InputCheck } from "../../core/errors.js";
 import { identityLookup } from "../../core/identity.js";
-import { MAX_IDENTITY_LENGTH, type SignInResult, type SignedInResult } from "../../core/sign-in.js";
+import { reverifyBudget, MAX_IDENTITY_LENGTH, type SignInResult, type SignedInResult } from "../../core/sign-in.js";
 import type { Viewer } from "../../core/viewer.js";
 import type { WebAuthnCredentialData, WebAuthnPurpose, WebAuthnUsage } from "../../db/webauthn.models.js";
 import type { RequestInfo } from "../auth/auth.service.js";
@@ -292,13 +292,12 @@ export class WebAuthnService {
   /** Marks the session fresh; only an assertion by one of the caller's own passkeys counts. */
   verify(viewer: Viewer, input: { credential: string }, req: RequestInfo): Promise<Date> {
     return this.guarded("verify", req, viewer.userId, async () => {
-      const rule = { limit: this.k.config.rateLimit.loginPerIdentity, windowSeconds: this.k.config.rateLimit.windowSeconds };
       const parsed = parseAuthentication("credential", input.credential); // no lookup: not an attempt yet
-      await this.k.limiter.consume({ key: `verify:user:${viewer.userId}`, rule });
+      await this.k.limiter.consume(reverifyBudget(viewer.userId, this.k.config.rateLimit));
       await this.challenges.spend(parsed.clientData.challenge, "verify", { userId: viewer.userId, sessionId: String(viewer.session._id) });
       const { cred, assertion } = await this.assert(parsed, req, viewer.user._id);
       await this.recordUse(cred, assertion, "verify");
-      await this.k.limiter.reset(`verify:user:${viewer.userId}`);
+      await this.k.limiter.reset(reverifyBudget(viewer.userId, this.k.config.rateLimit).key);
       const at = await this.k.sessions.markFresh(viewer.state, "hwk");
       this.k.events.emit("user.reauthenticated", { userId: viewer.userId, sessionId: String(viewer.session._id), method: "hwk" });
       return at;
